@@ -1,0 +1,104 @@
+//! `kpiflow demo`: generate the demo company into a fresh project and import it.
+//! (The dashboard arrives in a later release; until then the command prints the tables.)
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context;
+use kpiflow_generate::{GenerateOptions, OutputFormat};
+use kpiflow_model::TABLES;
+use kpiflow_store::import::{ImportRequest, OnError};
+use kpiflow_store::inspect::table_infos;
+
+use super::Project;
+use crate::UserError;
+use crate::cli::DemoArgs;
+
+/// Marks a directory as a demo project that `demo` may replace.
+const MARKER: &str = ".kpiflow-demo";
+
+pub async fn run(quiet: bool, args: DemoArgs) -> anyhow::Result<()> {
+    let dir = &args.dir;
+    prepare_dir(dir)?;
+    let started = Instant::now();
+    super::init::init(dir, Some("Demo SaaS company (generated)"), "USD", "UTC", true)?;
+    std::fs::write(dir.join(MARKER), "created by `kpiflow demo`; the next demo replaces this directory\n")
+        .with_context(|| format!("writing {}", dir.join(MARKER).display()))?;
+
+    let exports = dir.join("exports");
+    let end_month = super::generate::last_month(chrono::Utc::now().date_naive());
+    let options = GenerateOptions::new(exports.clone(), args.scale, args.seed, OutputFormat::Csv, end_month);
+    let summary = super::generate::generate(&options, quiet)?;
+    if !quiet {
+        println!(
+            "generated the demo company (scale {}, seed {}): {} sessions over the 24 months to {}",
+            args.scale,
+            args.seed,
+            summary.sessions,
+            end_month.format("%Y-%m")
+        );
+    }
+
+    let project = Project::open(dir)?;
+    // Rates first: money in other currencies converts with them.
+    let mut order: Vec<&str> = vec!["fx_rates"];
+    order.extend(TABLES.iter().map(|t| t.name).filter(|n| *n != "fx_rates"));
+    for name in order {
+        let Some((_, path, _)) = summary.files.iter().find(|(t, _, _)| t == name) else {
+            continue;
+        };
+        let request = ImportRequest {
+            table: kpiflow_model::table(name)?,
+            files: vec![path.clone()],
+            mapping: None,
+            format: None,
+            on_error: OnError::Fail,
+            rejects: dir.join("rejects").join(format!("{name}.csv")),
+        };
+        let outcome = super::import::import_with_progress(&project, &request, quiet)
+            .await
+            .with_context(|| format!("importing the demo's {name}"))?;
+        if !quiet {
+            super::import::print_summary(&outcome, quiet);
+        }
+    }
+
+    println!();
+    for info in table_infos(&project.store, None).await? {
+        println!(
+            "  {:<16} {:>10} rows  {} .. {}",
+            info.table,
+            info.rows,
+            info.from.as_deref().unwrap_or("—"),
+            info.to.as_deref().unwrap_or("—")
+        );
+    }
+    println!(
+        "\ndemo project ready in {} ({:.1} s). Try:\n  kpiflow --project {} tables --check",
+        dir.display(),
+        started.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    Ok(())
+}
+
+/// A fresh directory: created, or emptied when it holds an earlier demo; anything else is left
+/// alone and refused.
+fn prepare_dir(dir: &Path) -> anyhow::Result<()> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    if dir.join(MARKER).is_file() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("removing the old demo {}", dir.display()))?;
+        return Ok(());
+    }
+    let empty = std::fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
+    if empty {
+        return Ok(());
+    }
+    Err(UserError(format!(
+        "{} exists and is not an earlier demo; choose another --dir",
+        dir.display()
+    ))
+    .into())
+}

@@ -1,0 +1,320 @@
+//! The project configuration, `kpiflow.toml`: parsed, then resolved and validated before any work
+//! starts. Every error names the file, line, key and what is allowed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::suggest::did_you_mean;
+use crate::toml_span::TomlError;
+
+/// The file name of the configuration inside a project directory.
+pub const CONFIG_FILE: &str = "kpiflow.toml";
+
+/// The default lifecycle funnel (HubSpot's default lifecycle without subscriber and evangelist).
+pub const DEFAULT_STAGES: &[&str] = &["lead", "mql", "sql", "opportunity", "customer"];
+
+/// A resolved, valid project configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectConfig {
+    pub name: String,
+    /// ISO 4217 code of the reporting currency.
+    pub currency: String,
+    /// The reporting timezone: reports bucket timestamps by it, and imports read timestamps
+    /// without an offset in it unless the mapping says otherwise.
+    pub timezone: Tz,
+    /// 1 = January. Fiscal quarters and years start at this month.
+    pub fiscal_year_start_month: u32,
+    /// Absolute path of the data directory (the Delta tables).
+    pub data_dir: PathBuf,
+    pub funnel: FunnelConfig,
+    pub import: ImportConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunnelConfig {
+    /// Lifecycle stages in order.
+    pub stages: Vec<String>,
+    /// When true, a contact that skips a stage does not count as having passed it.
+    pub strict: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportConfig {
+    /// How many row errors an import collects before it stops reading.
+    pub max_errors: usize,
+    /// How many days back an fx rate may be used for a date without its own rate (weekends,
+    /// holidays). 0 means the exact date only.
+    pub fx_max_age_days: u32,
+}
+
+impl Default for ImportConfig {
+    fn default() -> Self {
+        ImportConfig { max_errors: 100, fx_max_age_days: 7 }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    project: Spanned<RawProject>,
+    #[serde(default)]
+    funnel: Option<Spanned<RawFunnel>>,
+    #[serde(default)]
+    import: Option<RawImport>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProject {
+    name: Option<String>,
+    currency: Spanned<String>,
+    timezone: Spanned<String>,
+    #[serde(default)]
+    fiscal_year_start_month: Option<Spanned<i64>>,
+    #[serde(default)]
+    data_dir: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFunnel {
+    stages: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    strict: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawImport {
+    max_errors: Option<Spanned<i64>>,
+    fx_max_age_days: Option<Spanned<i64>>,
+}
+
+impl ProjectConfig {
+    /// Reads `kpiflow.toml` from the project directory.
+    pub fn load(project_dir: &Path) -> Result<ProjectConfig, ConfigError> {
+        let path = project_dir.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                ConfigError::Missing { dir: project_dir.to_path_buf() }
+            } else {
+                ConfigError::Read { path: path.clone(), source }
+            }
+        })?;
+        Self::parse(&text, &path.display().to_string(), project_dir).map_err(ConfigError::Invalid)
+    }
+
+    /// Parses and validates configuration text; relative paths resolve against `project_dir`.
+    pub fn parse(text: &str, file: &str, project_dir: &Path) -> Result<ProjectConfig, TomlError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| TomlError::from_de(file, text, &e))?;
+        let at = |span: std::ops::Range<usize>, key: &str, msg: String| {
+            TomlError::at(file, text, span, key, msg)
+        };
+        let project = raw.project.into_inner();
+
+        let currency = crate::parse::parse_currency(project.currency.get_ref()).ok_or_else(|| {
+            at(
+                project.currency.span(),
+                "project.currency",
+                format!(
+                    "`{}` is not an ISO 4217 currency code; expected one such as USD, EUR, GBP",
+                    project.currency.get_ref()
+                ),
+            )
+        })?;
+
+        let timezone: Tz = project.timezone.get_ref().parse().map_err(|_| {
+            let names = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name());
+            let hint = did_you_mean(project.timezone.get_ref(), names)
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            at(
+                project.timezone.span(),
+                "project.timezone",
+                format!(
+                    "`{}` is not an IANA timezone{hint}; expected a name such as UTC, \
+                     Europe/Berlin, America/New_York",
+                    project.timezone.get_ref()
+                ),
+            )
+        })?;
+
+        let fiscal_year_start_month = match project.fiscal_year_start_month {
+            None => 1,
+            Some(m) => match u32::try_from(*m.get_ref()) {
+                Ok(v @ 1..=12) => v,
+                _ => {
+                    return Err(at(
+                        m.span(),
+                        "project.fiscal_year_start_month",
+                        format!("{} is not a month; expected 1 (January) to 12", m.get_ref()),
+                    ));
+                }
+            },
+        };
+
+        let data_dir = match project.data_dir {
+            None => project_dir.join("data"),
+            Some(d) if d.get_ref().trim().is_empty() => {
+                return Err(at(d.span(), "project.data_dir", "must not be empty".into()));
+            }
+            Some(d) => project_dir.join(d.get_ref()),
+        };
+
+        let funnel = match raw.funnel {
+            None => FunnelConfig {
+                stages: DEFAULT_STAGES.iter().map(|s| s.to_string()).collect(),
+                strict: false,
+            },
+            Some(f) => {
+                let f = f.into_inner();
+                if f.stages.get_ref().len() < 2 {
+                    return Err(at(
+                        f.stages.span(),
+                        "funnel.stages",
+                        "a funnel needs at least two stages".into(),
+                    ));
+                }
+                let mut seen = BTreeMap::new();
+                let mut stages = Vec::new();
+                for s in f.stages.get_ref() {
+                    let name = s.get_ref().trim().to_lowercase();
+                    let valid = !name.is_empty()
+                        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                    if !valid {
+                        return Err(at(
+                            s.span(),
+                            "funnel.stages",
+                            format!(
+                                "stage `{}` is not a valid name; expected letters, digits and _",
+                                s.get_ref()
+                            ),
+                        ));
+                    }
+                    if seen.insert(name.clone(), ()).is_some() {
+                        return Err(at(
+                            s.span(),
+                            "funnel.stages",
+                            format!("stage `{name}` is listed twice"),
+                        ));
+                    }
+                    stages.push(name);
+                }
+                FunnelConfig { stages, strict: f.strict }
+            }
+        };
+
+        let mut import = ImportConfig::default();
+        if let Some(i) = raw.import {
+            if let Some(m) = i.max_errors {
+                import.max_errors = usize::try_from(*m.get_ref())
+                    .ok()
+                    .filter(|v| *v >= 1)
+                    .ok_or_else(|| {
+                        at(m.span(), "import.max_errors", "expected a whole number >= 1".into())
+                    })?;
+            }
+            if let Some(d) = i.fx_max_age_days {
+                import.fx_max_age_days = u32::try_from(*d.get_ref()).map_err(|_| {
+                    at(d.span(), "import.fx_max_age_days", "expected a whole number >= 0".into())
+                })?;
+            }
+        }
+
+        Ok(ProjectConfig {
+            name: project.name.unwrap_or_else(|| "kpiflow project".into()),
+            currency,
+            timezone,
+            fiscal_year_start_month,
+            data_dir,
+            funnel,
+            import,
+        })
+    }
+}
+
+/// The commented `kpiflow.toml` that `kpiflow init` writes.
+pub fn config_template(name: &str, currency: &str, timezone: &str) -> String {
+    format!(
+        r#"# kpiflow project configuration. Every key is documented here; see README.md for more.
+
+[project]
+# Shown on the dashboard.
+name = "{name}"
+# Reporting currency (ISO 4217). Money in other currencies is converted with the fx_rates table.
+currency = "{currency}"
+# Reporting timezone (IANA name). Reports bucket timestamps by it; imported timestamps without an
+# offset are read in it unless a mapping file sets its own `timezone`.
+timezone = "{timezone}"
+# First month of the fiscal year, 1 = January. Fiscal quarters (FQ1..FQ4) and years start here.
+fiscal_year_start_month = 1
+# Where the Delta Lake tables live, relative to this file (or an absolute path).
+data_dir = "data"
+
+[funnel]
+# Lifecycle stages in order (HubSpot's default lifecycle).
+stages = ["lead", "mql", "sql", "opportunity", "customer"]
+# false: a contact that skips a stage counts as having passed it at the next stage's time
+# (stages only move forward). true: only recorded stages count.
+strict = false
+
+[import]
+# Row errors collected per import before reading stops.
+max_errors = 100
+# Days back an exchange rate may be reused for a date without its own rate (weekends, holidays).
+fx_max_age_days = 7
+"#
+    )
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "no {CONFIG_FILE} in {dir}: run `kpiflow init {dir}` first, or pass --project DIR \
+         (or set KPIFLOW_PROJECT)"
+    )]
+    Missing { dir: PathBuf },
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Invalid(TomlError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ProjectConfig, TomlError> {
+        ProjectConfig::parse(text, "kpiflow.toml", Path::new("/p"))
+    }
+
+    #[test]
+    fn the_template_is_valid() {
+        let c = parse(&config_template("Acme", "EUR", "Europe/Berlin")).unwrap();
+        assert_eq!(c.currency, "EUR");
+        assert_eq!(c.timezone, chrono_tz::Europe::Berlin);
+        assert_eq!(c.data_dir, Path::new("/p/data"));
+        assert_eq!(c.funnel.stages, DEFAULT_STAGES);
+        assert_eq!(c.import, ImportConfig::default());
+    }
+
+    #[test]
+    fn errors_name_the_line_key_and_what_is_allowed() {
+        let base = config_template("Acme", "USD", "UTC");
+        let cases = [
+            base.replace("currency = \"USD\"", "currency = \"USDX\""),
+            base.replace("timezone = \"UTC\"", "timezone = \"Europe/Berlinn\""),
+            base.replace("fiscal_year_start_month = 1", "fiscal_year_start_month = 13"),
+            base.replace("strict = false", "strict = false\nstrikt = true"),
+            base.replace("\"lead\", \"mql\"", "\"lead\", \"lead\""),
+            base.replace("max_errors = 100", "max_errors = \"many\""),
+        ];
+        let messages: Vec<String> =
+            cases.iter().map(|c| parse(c).unwrap_err().to_string()).collect();
+        insta::assert_snapshot!(messages.join("\n"));
+    }
+}

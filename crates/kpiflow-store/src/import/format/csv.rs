@@ -1,0 +1,259 @@
+//! CSV (and TSV): delimiter detected from the header line unless the mapping sets one, UTF-8
+//! byte-order mark removed, quoted fields with delimiters, quotes and newlines, LF or CRLF.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use arrow::array::StringBuilder;
+
+use super::{BATCH_ROWS, ImportFormat, RawBatch, RawReader, ReadOptions, UnreadableRow};
+use crate::error::ImportError;
+
+#[derive(Debug)]
+pub struct Csv;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+const CANDIDATES: &[u8] = b",;\t|";
+
+impl ImportFormat for Csv {
+    fn name(&self) -> &'static str {
+        "csv"
+    }
+
+    fn extensions(&self) -> &'static [&'static str] {
+        &["csv", "tsv", "txt"]
+    }
+
+    fn open(&self, path: &Path, options: &ReadOptions) -> Result<Box<dyn RawReader>, ImportError> {
+        let io = |source| ImportError::ReadFile { path: path.to_path_buf(), source };
+        let mut file = File::open(path).map_err(io)?;
+        let mut head = vec![0u8; 64 * 1024];
+        let n = read_up_to(&mut file, &mut head).map_err(io)?;
+        head.truncate(n);
+        let skip = if head.starts_with(BOM) { BOM.len() } else { 0 };
+        let delimiter = options.delimiter.unwrap_or_else(|| sniff_delimiter(&head[skip..]));
+        file.seek(SeekFrom::Start(skip as u64)).map_err(io)?;
+
+        let mut reader = ::csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            // Records end at `\n`; the `\r` of CRLF is trimmed with the field. (With the default
+            // terminator the csv crate reports CRLF records one line early.)
+            .terminator(::csv::Terminator::Any(b'\n'))
+            .has_headers(true)
+            .flexible(true)
+            .from_reader(BufReader::with_capacity(1 << 20, file));
+        let file_name = path.display().to_string();
+        let header_record = reader.byte_headers().map_err(|e| ImportError::File {
+            file: file_name.clone(),
+            message: format!("cannot read the header line: {e}"),
+        })?;
+        let mut header = Vec::with_capacity(header_record.len());
+        for (i, field) in header_record.iter().enumerate() {
+            let name = std::str::from_utf8(field).map_err(|_| ImportError::File {
+                file: file_name.clone(),
+                message: format!("header column {} is not valid UTF-8", i + 1),
+            })?;
+            header.push(name.trim().to_owned());
+        }
+        if header.iter().all(String::is_empty) {
+            return Err(ImportError::File { file: file_name, message: "the file is empty".into() });
+        }
+        Ok(Box::new(CsvReader {
+            path: path.to_path_buf(),
+            reader,
+            header,
+            record: ::csv::ByteRecord::new(),
+            bytes: skip as u64,
+            done: false,
+        }))
+    }
+}
+
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// The candidate delimiter occurring most often outside quotes in the first line (`,` on ties
+/// or when none occurs).
+fn sniff_delimiter(head: &[u8]) -> u8 {
+    let mut counts = [0usize; 4];
+    let mut quoted = false;
+    for &b in head {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => break,
+            _ if !quoted => {
+                if let Some(i) = CANDIDATES.iter().position(|&c| c == b) {
+                    counts[i] += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut best = 0;
+    for i in 1..CANDIDATES.len() {
+        if counts[i] > counts[best] {
+            best = i;
+        }
+    }
+    CANDIDATES[best]
+}
+
+struct CsvReader {
+    path: PathBuf,
+    reader: ::csv::Reader<BufReader<File>>,
+    header: Vec<String>,
+    record: ::csv::ByteRecord,
+    bytes: u64,
+    done: bool,
+}
+
+impl RawReader for CsvReader {
+    fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    fn bytes_read(&self) -> u64 {
+        self.bytes
+    }
+
+    fn next_batch(&mut self) -> Result<Option<RawBatch>, ImportError> {
+        if self.done {
+            return Ok(None);
+        }
+        let width = self.header.len();
+        let mut builders: Vec<StringBuilder> =
+            (0..width).map(|_| StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 8)).collect();
+        let mut lines = Vec::with_capacity(BATCH_ROWS);
+        let mut unreadable = Vec::new();
+        while lines.len() < BATCH_ROWS {
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(false) => {
+                    self.done = true;
+                    break;
+                }
+                Ok(true) => {}
+                Err(e) => {
+                    // A malformed record: the csv crate resynchronises at the next line.
+                    let line = e.position().map_or(0, |p| p.line());
+                    if let ::csv::ErrorKind::Io(source) = e.into_kind() {
+                        return Err(ImportError::ReadFile { path: self.path.clone(), source });
+                    }
+                    unreadable.push(UnreadableRow {
+                        line,
+                        raw: Vec::new(),
+                        reason: "malformed CSV record".into(),
+                    });
+                    continue;
+                }
+            }
+            let position = self.record.position().map_or((0, 0), |p| (p.line(), p.byte()));
+            self.bytes = position.1;
+            let line = position.0;
+            if self.record.len() == 1 && self.record[0].is_empty() && width > 1 {
+                continue; // a blank line
+            }
+            if self.record.len() != width {
+                unreadable.push(UnreadableRow {
+                    line,
+                    raw: self.record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect(),
+                    reason: format!(
+                        "has {} fields, the header has {width}",
+                        self.record.len()
+                    ),
+                });
+                continue;
+            }
+            let mut fields: Vec<&str> = Vec::with_capacity(width);
+            let mut bad_column = None;
+            for (i, f) in self.record.iter().enumerate() {
+                match std::str::from_utf8(f) {
+                    Ok(s) => fields.push(s.trim()),
+                    Err(_) => {
+                        bad_column = Some(i);
+                        break;
+                    }
+                }
+            }
+            if let Some(i) = bad_column {
+                unreadable.push(UnreadableRow {
+                    line,
+                    raw: self.record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect(),
+                    reason: format!("column `{}` is not valid UTF-8", self.header[i]),
+                });
+                continue;
+            }
+            for (b, s) in builders.iter_mut().zip(fields) {
+                if s.is_empty() { b.append_null() } else { b.append_value(s) }
+            }
+            lines.push(line);
+        }
+        if self.done {
+            self.bytes = self.reader.position().byte();
+        }
+        if lines.is_empty() && unreadable.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(RawBatch {
+            columns: builders.iter_mut().map(StringBuilder::finish).collect(),
+            lines,
+            unreadable,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::Array;
+    use std::io::Write;
+
+    fn read_all(bytes: &[u8]) -> (Vec<String>, Vec<RawBatch>) {
+        let mut f = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+        f.write_all(bytes).unwrap();
+        let mut r = Csv.open(f.path(), &ReadOptions::default()).unwrap();
+        let header = r.header().to_vec();
+        let mut batches = Vec::new();
+        while let Some(b) = r.next_batch().unwrap() {
+            batches.push(b);
+        }
+        (header, batches)
+    }
+
+    #[test]
+    fn bom_crlf_quotes_and_newlines() {
+        let (header, batches) =
+            read_all(b"\xEF\xBB\xBFad_id,name\r\n1,\"a, \"\"b\"\"\r\nc\"\r\n2,\r\n");
+        assert_eq!(header, ["ad_id", "name"]);
+        let b = &batches[0];
+        assert_eq!(b.columns[1].value(0), "a, \"b\"\r\nc");
+        assert_eq!(b.columns[0].value(1), "2");
+        assert!(b.columns[1].is_null(1));
+        assert_eq!(b.lines, [2, 4]);
+    }
+
+    #[test]
+    fn semicolons_and_tabs_are_detected() {
+        assert_eq!(sniff_delimiter(b"path;total_conversions;value\n"), b';');
+        assert_eq!(sniff_delimiter(b"a\tb\tc\n"), b'\t');
+        assert_eq!(sniff_delimiter(b"\"a;b\",c,d\n"), b',');
+        assert_eq!(sniff_delimiter(b"single\n"), b',');
+    }
+
+    #[test]
+    fn ragged_rows_are_unreadable_not_fatal() {
+        let (_, batches) = read_all(b"a,b\n1,2\n3\n4,5\n");
+        let b = &batches[0];
+        assert_eq!(b.lines, [2, 4]);
+        assert_eq!(b.unreadable.len(), 1);
+        assert_eq!(b.unreadable[0].line, 3);
+    }
+}

@@ -1,0 +1,388 @@
+//! The store: one Delta Lake table per canonical table under the project's data directory, plus
+//! the import log (`_import_log`, also a Delta table).
+//!
+//! Every write is one Delta transaction, so a crash or a kill at any moment leaves each table at
+//! its previous version, and readers never see half a write. Upserts classify the incoming rows
+//! against the current table first (new, changed, identical) and commit only new and changed rows,
+//! so re-importing the same data makes no commit at all.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{Array, BooleanArray, RecordBatch};
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use chrono::{DateTime, Utc};
+use datafusion::common::{Column as DfColumn, JoinType};
+use datafusion::datasource::TableProvider;
+use datafusion::logical_expr::{Expr, Operator, binary_expr, lit};
+use datafusion::prelude::SessionContext;
+use deltalake::DeltaTable;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::protocol::SaveMode;
+use kpiflow_model::{ColumnType, Table};
+use url::Url;
+
+use crate::error::StoreError;
+use crate::import_log::{IMPORT_LOG_TABLE, ImportLog};
+
+/// The Arrow schema of a canonical table as stored: its columns in schema order, each money
+/// column followed by `<name>_reporting` (the amount in the reporting currency).
+pub fn store_schema(table: &Table) -> SchemaRef {
+    let canonical = table.arrow_schema();
+    let mut fields: Vec<Field> = Vec::with_capacity(canonical.fields().len() + 2);
+    for (column, field) in table.columns.iter().zip(canonical.fields()) {
+        fields.push(field.as_ref().clone());
+        if let Some(name) = column.reporting_name() {
+            fields.push(Field::new(name, ColumnType::Money.arrow_type(), field.is_nullable()));
+        }
+    }
+    Arc::new(Schema::new(fields))
+}
+
+/// Which version of the store a read sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsOf {
+    /// The store as it was right after import number N (numbers as in the import log, from 1):
+    /// each table at the last version an import up to N committed.
+    Import(u64),
+    /// Each table at its last version committed at or before this instant.
+    Time(DateTime<Utc>),
+}
+
+impl AsOf {
+    /// Parses `--as-of`: an import number, an RFC 3339 instant, or a date (midnight UTC).
+    pub fn parse(raw: &str) -> Option<AsOf> {
+        let s = raw.trim();
+        if let Ok(n) = s.parse::<u64>() {
+            return (n >= 1).then_some(AsOf::Import(n));
+        }
+        let micros = kpiflow_model::parse::parse_timestamp(s, None, chrono_tz::Tz::UTC)?;
+        DateTime::from_timestamp_micros(micros).map(AsOf::Time)
+    }
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct UpsertCounts {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    /// The table version the upsert committed; `None` when nothing changed (no commit).
+    pub version: Option<u64>,
+}
+
+/// The data directory of a project, holding one Delta table per canonical table.
+#[derive(Debug, Clone)]
+pub struct Store {
+    data_dir: PathBuf,
+}
+
+impl Store {
+    /// Opens the store in `data_dir`, creating the directory when it does not exist.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|source| StoreError::Io { path: data_dir.to_path_buf(), source })?;
+        let data_dir = data_dir
+            .canonicalize()
+            .map_err(|source| StoreError::Io { path: data_dir.to_path_buf(), source })?;
+        Ok(Store { data_dir })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Directory of a table (canonical or `_import_log`).
+    pub fn table_dir(&self, name: &str) -> PathBuf {
+        self.data_dir.join(name)
+    }
+
+    fn table_url(&self, name: &str) -> Result<Url, StoreError> {
+        let dir = self.table_dir(name);
+        std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io { path: dir.clone(), source })?;
+        Url::from_directory_path(&dir).map_err(|()| StoreError::BadPath { path: dir })
+    }
+
+    /// Whether the table has at least one commit. (A first import killed before its commit
+    /// can leave data files and an empty `_delta_log`: that is still no table.)
+    pub fn exists(&self, name: &str) -> bool {
+        std::fs::read_dir(self.table_dir(name).join("_delta_log")).is_ok_and(|entries| {
+            entries.flatten().any(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        })
+    }
+
+    /// The table at its latest version, or `None` when it was never written.
+    pub async fn latest(&self, name: &str) -> Result<Option<DeltaTable>, StoreError> {
+        if !self.exists(name) {
+            return Ok(None);
+        }
+        let url = self.table_url(name)?;
+        let table = deltalake::open_table(url).await.map_err(|e| StoreError::delta(name, e))?;
+        Ok(Some(table))
+    }
+
+    /// The table as of `as_of` (latest when `None`); `None` when it did not exist then.
+    pub async fn load(
+        &self,
+        name: &str,
+        as_of: Option<AsOf>,
+    ) -> Result<Option<DeltaTable>, StoreError> {
+        let Some(mut table) = self.latest(name).await? else {
+            return Ok(None);
+        };
+        match as_of {
+            None => {}
+            Some(AsOf::Time(at)) => {
+                let created = first_commit_time(&table).await?;
+                if created.is_some_and(|c| c > at) {
+                    return Ok(None);
+                }
+                table.load_with_datetime(at).await.map_err(|e| StoreError::delta(name, e))?;
+            }
+            Some(AsOf::Import(n)) => {
+                let log = self.import_log().await?;
+                if n > log.entries.len() as u64 {
+                    return Err(StoreError::NoSuchImport { number: n, last: log.entries.len() as u64 });
+                }
+                match log.version_after_import(name, n) {
+                    None => return Ok(None),
+                    Some(v) => {
+                        table.load_version(v).await.map_err(|e| StoreError::delta(name, e))?
+                    }
+                }
+            }
+        }
+        Ok(Some(table))
+    }
+
+    /// Registers every existing canonical table (as of `as_of`) in `ctx` under its own name.
+    /// Returns the names registered.
+    pub async fn register_all(
+        &self,
+        ctx: &SessionContext,
+        as_of: Option<AsOf>,
+    ) -> Result<Vec<&'static str>, StoreError> {
+        let mut names = Vec::new();
+        for t in kpiflow_model::TABLES {
+            if let Some(table) = self.load(t.name, as_of).await? {
+                let provider = provider(ctx, t.name, &table).await?;
+                ctx.register_table(t.name, provider).map_err(|e| StoreError::query(t.name, e))?;
+                names.push(t.name);
+            }
+        }
+        Ok(names)
+    }
+
+    /// Upserts `rows` (in [`store_schema`] form, keys unique) into `table` as one transaction.
+    ///
+    /// Rows whose key is new are inserted; rows whose key exists with any other value replace it;
+    /// identical rows are left alone. When nothing is new or changed no commit is made.
+    /// `commit_metadata` is stored in the Delta commit (the import's provenance).
+    pub async fn upsert(
+        &self,
+        table: &Table,
+        rows: Vec<RecordBatch>,
+        commit_metadata: serde_json::Value,
+    ) -> Result<UpsertCounts, StoreError> {
+        let total: u64 = rows.iter().map(|b| b.num_rows() as u64).sum();
+        if total == 0 {
+            return Ok(UpsertCounts::default());
+        }
+        let props = CommitProperties::default()
+            .with_metadata([("kpiflow.import".to_owned(), commit_metadata)]);
+        let name = table.name;
+
+        let Some(current) = self.latest(name).await? else {
+            let url = self.table_url(name)?;
+            let created = DeltaTable::try_from_url(url)
+                .await
+                .map_err(|e| StoreError::delta(name, e))?
+                .write(rows)
+                .with_save_mode(SaveMode::Append)
+                .with_table_name(name)
+                .with_commit_properties(props)
+                .await
+                .map_err(|e| StoreError::delta(name, e))?;
+            return Ok(UpsertCounts {
+                inserted: total,
+                updated: 0,
+                unchanged: 0,
+                version: created.version().map(|v| v as u64),
+            });
+        };
+
+        let ctx = SessionContext::new();
+        let (changes, inserted, updated) = classify(&ctx, table, &current, rows).await?;
+        let unchanged = total - inserted - updated;
+        if inserted + updated == 0 {
+            return Ok(UpsertCounts { inserted, updated, unchanged, version: None });
+        }
+
+        let schema = store_schema(table);
+        let on = table
+            .key
+            .iter()
+            .map(|k| qualified("target", k).eq(qualified("source", k)))
+            .reduce(Expr::and)
+            .ok_or_else(|| StoreError::Internal(format!("{name} has no key")))?;
+        let source = ctx.read_batches(changes).map_err(|e| StoreError::query(name, e))?;
+        let (merged, _metrics) = current
+            .merge(source, on)
+            .with_source_alias("source")
+            .with_target_alias("target")
+            .with_commit_properties(props)
+            .when_matched_update(|mut update| {
+                for field in schema.fields().iter().filter(|f| !table.is_key(f.name())) {
+                    update = update.update(field.name().as_str(), qualified("source", field.name()));
+                }
+                update
+            })
+            .and_then(|m| {
+                m.when_not_matched_insert(|mut insert| {
+                    for field in schema.fields() {
+                        insert = insert.set(field.name().as_str(), qualified("source", field.name()));
+                    }
+                    insert
+                })
+            })
+            .map_err(|e| StoreError::delta(name, e))?
+            .await
+            .map_err(|e| StoreError::delta(name, e))?;
+        Ok(UpsertCounts { inserted, updated, unchanged, version: merged.version().map(|v| v as u64) })
+    }
+
+    /// The import log, oldest first.
+    pub async fn import_log(&self) -> Result<ImportLog, StoreError> {
+        ImportLog::read(self).await
+    }
+
+    /// Writes one Delta table of internal rows (the import log) by appending.
+    pub(crate) async fn append_internal(
+        &self,
+        name: &str,
+        batch: RecordBatch,
+    ) -> Result<(), StoreError> {
+        debug_assert_eq!(name, IMPORT_LOG_TABLE);
+        let url = self.table_url(name)?;
+        DeltaTable::try_from_url(url)
+            .await
+            .map_err(|e| StoreError::delta(name, e))?
+            .write([batch])
+            .with_save_mode(SaveMode::Append)
+            .with_table_name(name)
+            .await
+            .map_err(|e| StoreError::delta(name, e))?;
+        Ok(())
+    }
+}
+
+/// A DataFusion provider for a loaded Delta table, with the table's object store registered.
+pub async fn provider(
+    ctx: &SessionContext,
+    name: &str,
+    table: &DeltaTable,
+) -> Result<Arc<dyn TableProvider>, StoreError> {
+    table.update_datafusion_session(&ctx.state()).map_err(|e| StoreError::delta(name, e))?;
+    table.table_provider().await.map_err(|e| StoreError::query(name, e))
+}
+
+async fn first_commit_time(table: &DeltaTable) -> Result<Option<DateTime<Utc>>, StoreError> {
+    use futures::TryStreamExt;
+    let infos: Vec<_> = table.history(None).try_collect().await.map_err(|e| StoreError::delta("", e))?;
+    Ok(infos.iter().filter_map(|i| i.timestamp).min().and_then(DateTime::from_timestamp_millis))
+}
+
+/// A text column as a `StringArray`, whatever string type the scan produced (DataFusion may
+/// read text as `Utf8View`). `None` when the column is not text.
+pub fn as_strings(array: &arrow::array::ArrayRef) -> Option<arrow::array::StringArray> {
+    use arrow::datatypes::DataType;
+    match array.data_type() {
+        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 => {
+            arrow::compute::cast(array, &DataType::Utf8)
+                .ok()
+                .and_then(|a| a.as_any().downcast_ref::<arrow::array::StringArray>().cloned())
+        }
+        _ => None,
+    }
+}
+
+fn qualified(relation: &str, name: &str) -> Expr {
+    Expr::Column(DfColumn::new(Some(relation), name))
+}
+
+/// Splits `rows` into the rows to write (new or changed) and counts them, with one left join of
+/// the incoming rows against the current table on the key.
+async fn classify(
+    ctx: &SessionContext,
+    table: &Table,
+    current: &DeltaTable,
+    rows: Vec<RecordBatch>,
+) -> Result<(Vec<RecordBatch>, u64, u64), StoreError> {
+    let name = table.name;
+    let q = |e| StoreError::query(name, e);
+    let schema = store_schema(table);
+    let target = ctx.read_table(provider(ctx, name, current).await?).map_err(q)?.alias("t").map_err(q)?;
+    let source = ctx.read_batches(rows).map_err(q)?.alias("s").map_err(q)?;
+    let on: Vec<Expr> =
+        table.key.iter().map(|k| qualified("s", k).eq(qualified("t", k))).collect();
+    let first_key = table.key[0];
+    let is_new = qualified("t", first_key).is_null();
+    let changed = schema
+        .fields()
+        .iter()
+        .filter(|f| !table.is_key(f.name()))
+        .map(|f| binary_expr(qualified("s", f.name()), Operator::IsDistinctFrom, qualified("t", f.name())))
+        .reduce(Expr::or)
+        .unwrap_or_else(|| lit(false));
+    let mut select: Vec<Expr> = schema.fields().iter().map(|f| qualified("s", f.name())).collect();
+    select.push(is_new.clone().alias("__is_new"));
+    let changes = source
+        .join_on(target, JoinType::Left, on)
+        .map_err(q)?
+        .filter(is_new.or(changed))
+        .map_err(q)?
+        .select(select)
+        .map_err(q)?
+        .collect()
+        .await
+        .map_err(q)?;
+    let mut inserted = 0u64;
+    let mut updated = 0u64;
+    let mut out = Vec::with_capacity(changes.len());
+    for batch in changes {
+        let flags = batch
+            .column(batch.num_columns() - 1)
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .ok_or_else(|| StoreError::Internal("__is_new is not boolean".into()))?;
+        let new = flags.true_count() as u64;
+        inserted += new;
+        updated += batch.num_rows() as u64 - new;
+        let columns = batch.columns()[..batch.num_columns() - 1].to_vec();
+        out.push(RecordBatch::try_new(schema.clone(), columns).map_err(|e| StoreError::query(name, e.into()))?);
+    }
+    Ok((out, inserted, updated))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_schema_adds_reporting_columns() {
+        let s = store_schema(&kpiflow_model::schema::AD_SPEND);
+        let names: Vec<_> = s.fields().iter().map(|f| f.name().as_str()).collect();
+        let i = names.iter().position(|n| *n == "cost").unwrap_or_default();
+        assert_eq!(names[i + 1], "cost_reporting");
+        assert_eq!(names.len(), kpiflow_model::schema::AD_SPEND.columns.len() + 1);
+    }
+
+    #[test]
+    fn as_of_parses_numbers_times_and_dates() {
+        assert_eq!(AsOf::parse("3"), Some(AsOf::Import(3)));
+        assert_eq!(AsOf::parse("0"), None);
+        assert!(matches!(AsOf::parse("2024-03-01T10:00:00Z"), Some(AsOf::Time(_))));
+        assert!(matches!(AsOf::parse("2024-03-01"), Some(AsOf::Time(_))));
+        assert_eq!(AsOf::parse("yesterday"), None);
+    }
+}

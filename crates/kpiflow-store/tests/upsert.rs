@@ -1,0 +1,181 @@
+//! Property tests of the store's upsert: importing the same rows again, or in any split into
+//! several files or imports, gives the same table; an update changes exactly the changed rows.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+
+use datafusion::prelude::SessionContext;
+use kpiflow_model::ProjectConfig;
+use kpiflow_store::import::{ImportRequest, OnError};
+use kpiflow_store::{Store, import};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+struct Contact {
+    id: u32,
+    day: u32,
+    segment: &'static str,
+    score: Option<u32>,
+}
+
+fn contacts() -> impl Strategy<Value = Vec<Contact>> {
+    prop::collection::btree_map(0u32..10_000, (1u32..28, 0usize..3, prop::option::of(0u32..100)), 1..60)
+        .prop_map(|m| {
+            m.into_iter()
+                .map(|(id, (day, s, score))| Contact {
+                    id,
+                    day,
+                    segment: ["SMB", "Mid-Market", "Enterprise"][s],
+                    score,
+                })
+                .collect()
+        })
+}
+
+fn write_csv(path: &Path, rows: &[Contact]) {
+    let mut text = String::from("contact_id,created_at,segment,lead_score\n");
+    for c in rows {
+        let score = c.score.map(|s| s.to_string()).unwrap_or_default();
+        text.push_str(&format!("c{},2024-03-{:02}T09:00:00Z,{},{score}\n", c.id, c.day, c.segment));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+struct Env {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    config: ProjectConfig,
+    store: Store,
+}
+
+fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let text = kpiflow_model::config::config_template("t", "USD", "UTC");
+    let config = ProjectConfig::parse(&text, "kpiflow.toml", &root).unwrap();
+    let store = Store::open(&config.data_dir).unwrap();
+    Env { _dir: dir, root, config, store }
+}
+
+async fn import_files(env: &Env, files: Vec<PathBuf>) -> kpiflow_store::ImportOutcome {
+    let request = ImportRequest {
+        table: kpiflow_model::table("contacts").unwrap(),
+        files,
+        mapping: None,
+        format: None,
+        on_error: OnError::Fail,
+        rejects: env.root.join("rejects.csv"),
+    };
+    import(&env.store, &env.config, &request, &mut |_| {}).await.unwrap()
+}
+
+/// The table's rows, sorted, as CSV text.
+async fn content(store: &Store) -> String {
+    let ctx = SessionContext::new();
+    store.register_all(&ctx, None).await.unwrap();
+    let batches = ctx
+        .sql("SELECT * FROM contacts ORDER BY contact_id")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string()
+}
+
+fn split(rows: &[Contact], cuts: &[usize]) -> Vec<Vec<Contact>> {
+    let mut points: Vec<usize> = cuts.iter().map(|c| c % (rows.len() + 1)).collect();
+    points.push(0);
+    points.push(rows.len());
+    points.sort_unstable();
+    points.dedup();
+    points.windows(2).map(|w| rows[w[0]..w[1]].to_vec()).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_split_and_any_repeat_give_the_same_table(
+        rows in contacts(),
+        cuts in prop::collection::vec(0usize..100, 0..4),
+    ) {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            // Reference: one file, one import.
+            let one = env();
+            let all = one.root.join("all.csv");
+            write_csv(&all, &rows);
+            let first = import_files(&one, vec![all.clone()]).await;
+            assert_eq!(first.tables[0].counts.inserted, rows.len() as u64);
+            let reference = content(&one.store).await;
+
+            // The same file again: nothing changes, no commit.
+            let again = import_files(&one, vec![all]).await;
+            assert_eq!(again.tables[0].counts.unchanged, rows.len() as u64);
+            assert_eq!(again.tables[0].counts.version, None);
+            assert_eq!(content(&one.store).await, reference);
+
+            // The rows split into several files of one import.
+            let parts = split(&rows, &cuts);
+            let many = env();
+            let files: Vec<PathBuf> = parts
+                .iter()
+                .enumerate()
+                .map(|(i, part)| {
+                    let f = many.root.join(format!("part{i}.csv"));
+                    write_csv(&f, part);
+                    f
+                })
+                .collect();
+            import_files(&many, files.clone()).await;
+            assert_eq!(content(&many.store).await, reference);
+
+            // The same parts as separate imports, in reverse order.
+            let seq = env();
+            for f in files.iter().rev() {
+                import_files(&seq, vec![f.clone()]).await;
+            }
+            assert_eq!(content(&seq.store).await, reference);
+        });
+    }
+
+    #[test]
+    fn an_update_changes_only_the_changed_rows(
+        rows in contacts(),
+        changes in prop::collection::vec(any::<bool>(), 60),
+        extra in 0usize..5,
+    ) {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let e = env();
+            let v1 = e.root.join("v1.csv");
+            write_csv(&v1, &rows);
+            import_files(&e, vec![v1]).await;
+
+            let mut updated = rows.clone();
+            let mut changed = 0u64;
+            for (c, flip) in updated.iter_mut().zip(&changes) {
+                if *flip {
+                    c.score = Some(c.score.map_or(1, |s| s + 1));
+                    changed += 1;
+                }
+            }
+            for i in 0..extra {
+                updated.push(Contact { id: 20_000 + i as u32, day: 1, segment: "SMB", score: None });
+            }
+            let v2 = e.root.join("v2.csv");
+            write_csv(&v2, &updated);
+            let outcome = import_files(&e, vec![v2.clone()]).await;
+            let counts = outcome.tables[0].counts;
+            assert_eq!(counts.updated, changed);
+            assert_eq!(counts.inserted, extra as u64);
+            assert_eq!(counts.unchanged, rows.len() as u64 - changed);
+
+            // The table now equals a fresh import of the new export.
+            let fresh = env();
+            import_files(&fresh, vec![v2]).await;
+            assert_eq!(content(&e.store).await, content(&fresh.store).await);
+        });
+    }
+}
