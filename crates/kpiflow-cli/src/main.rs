@@ -46,7 +46,9 @@ fn main() -> ExitCode {
             if e.downcast_ref::<Unsuccessful>().is_none() {
                 if code == 2 {
                     eprintln!("internal error: {e:#}");
-                    eprintln!("(this is a bug or an environment problem; KPIFLOW_LOG=debug shows more)");
+                    eprintln!(
+                        "(this is a bug or an environment problem; KPIFLOW_LOG=debug shows more)"
+                    );
                 } else {
                     eprintln!("error: {e:#}");
                 }
@@ -95,8 +97,7 @@ mod reference_docs {
              `KPIFLOW_BLESS=1 cargo test --release -p kpiflow reference_docs` rewrites it.\n\n",
         );
         out.push_str(&format!("## kpiflow\n\n```text\n{}\n```\n", root.render_long_help()));
-        let names: Vec<String> =
-            root.get_subcommands().map(|c| c.get_name().to_owned()).collect();
+        let names: Vec<String> = root.get_subcommands().map(|c| c.get_name().to_owned()).collect();
         for name in names {
             if let Some(sub) = root.find_subcommand_mut(&name) {
                 let help = sub.clone().bin_name(format!("kpiflow {name}")).render_long_help();

@@ -12,7 +12,8 @@ use common::*;
 
 fn write_sessions(path: &Path, prefix: &str, rows: usize) {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    writeln!(w, "session_id,started_at,visitor_id,utm_source,utm_medium,landing_page,pageviews").unwrap();
+    writeln!(w, "session_id,started_at,visitor_id,utm_source,utm_medium,landing_page,pageviews")
+        .unwrap();
     for i in 0..rows {
         writeln!(
             w,

@@ -17,7 +17,15 @@ fn olist_mqls_and_deals() {
     let mqls = d.join("olist_marketing_qualified_leads_dataset.csv");
     let out = run_json(
         p.path(),
-        &["import", "contacts", mqls.to_str().unwrap(), "--mapping", &mapping("olist_mqls.toml"), "--format", "json"],
+        &[
+            "import",
+            "contacts",
+            mqls.to_str().unwrap(),
+            "--mapping",
+            &mapping("olist_mqls.toml"),
+            "--format",
+            "json",
+        ],
     );
     // README fact 1: 8,000 MQLs, all ids unique.
     assert_eq!(out["rows_read"], 8000);
@@ -29,7 +37,15 @@ fn olist_mqls_and_deals() {
     let deals = d.join("olist_closed_deals_dataset.csv");
     let out = run_json(
         p.path(),
-        &["import", "deals", deals.to_str().unwrap(), "--mapping", &mapping("olist_deals.toml"), "--format", "json"],
+        &[
+            "import",
+            "deals",
+            deals.to_str().unwrap(),
+            "--mapping",
+            &mapping("olist_deals.toml"),
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(out["rows_read"], 842);
     assert_eq!(table_summary(&out, "deals")["inserted"], 842);
@@ -55,7 +71,15 @@ fn facebook_ads_with_bom_and_crlf() {
     let file = datasets().join("fb-ads-kag/KAG_conversion_data.csv");
     let out = run_json(
         p.path(),
-        &["import", "ad_spend", file.to_str().unwrap(), "--mapping", &mapping("fb_ads.toml"), "--format", "json"],
+        &[
+            "import",
+            "ad_spend",
+            file.to_str().unwrap(),
+            "--mapping",
+            &mapping("fb_ads.toml"),
+            "--format",
+            "json",
+        ],
     );
     // README: 1,143 ads, one row each (the BOM must not turn `ad_id` into `\u{feff}ad_id`).
     assert_eq!(out["rows_read"], 1143);
@@ -70,10 +94,21 @@ fn facebook_ads_with_bom_and_crlf() {
     // Re-importing the same export changes nothing.
     let again = run_json(
         p.path(),
-        &["import", "ad_spend", file.to_str().unwrap(), "--mapping", &mapping("fb_ads.toml"), "--format", "json"],
+        &[
+            "import",
+            "ad_spend",
+            file.to_str().unwrap(),
+            "--mapping",
+            &mapping("fb_ads.toml"),
+            "--format",
+            "json",
+        ],
     );
     let t = table_summary(&again, "ad_spend");
-    assert_eq!((t["inserted"].as_u64(), t["updated"].as_u64(), t["unchanged"].as_u64()), (Some(0), Some(0), Some(1143)));
+    assert_eq!(
+        (t["inserted"].as_u64(), t["updated"].as_u64(), t["unchanged"].as_u64()),
+        (Some(0), Some(0), Some(1143))
+    );
     assert!(t["version"].is_null(), "an import that changes nothing makes no commit: {t}");
 }
 
@@ -88,14 +123,30 @@ fn maven_pipeline_rejects_deals_without_engage_date() {
     let failed = run(p.path(), &["import", "deals", file, "--mapping", &m]);
     assert_eq!(failed.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&failed.stderr);
-    assert!(stderr.contains("column `created_at` (from `engage_date`): no value; the column is required"), "{stderr}");
+    assert!(
+        stderr
+            .contains("column `created_at` (from `engage_date`): no value; the column is required"),
+        "{stderr}"
+    );
     assert_eq!(row_counts(p.path())["deals"], 0);
 
     // --on-error skip: 8,300 deals imported, the 500 rejected rows written with their reason.
     let rejects = p.path().join("maven-rejects.csv");
     let out = run_json(
         p.path(),
-        &["import", "deals", file, "--mapping", &m, "--on-error", "skip", "--rejects", rejects.to_str().unwrap(), "--format", "json"],
+        &[
+            "import",
+            "deals",
+            file,
+            "--mapping",
+            &m,
+            "--on-error",
+            "skip",
+            "--rejects",
+            rejects.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(out["rows_read"], 8800);
     assert_eq!(out["rejected"], 500);

@@ -17,7 +17,8 @@ fn import_bad(table: &str, file: &str) -> String {
         .args(["import", table, &format!("bad/{file}")])
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).replace(&p.path().display().to_string(), "<project>");
+    let stderr =
+        String::from_utf8_lossy(&out.stderr).replace(&p.path().display().to_string(), "<project>");
     let counts = row_counts(p.path());
     assert_eq!(counts[table], 0, "a failed import wrote rows into {table}");
     format!("exit code: {:?}\n{stderr}", out.status.code())
@@ -88,6 +89,7 @@ fn unknown_table_and_bad_mapping() {
         &["import", "contacts", file.to_str().unwrap(), "--mapping", mapping.to_str().unwrap()],
     );
     assert_eq!(out.status.code(), Some(1));
-    let bad_mapping = String::from_utf8_lossy(&out.stderr).replace(&p.path().display().to_string(), "<project>");
+    let bad_mapping =
+        String::from_utf8_lossy(&out.stderr).replace(&p.path().display().to_string(), "<project>");
     insta::assert_snapshot!(format!("{unknown_table}{bad_mapping}"));
 }

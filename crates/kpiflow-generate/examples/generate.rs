@@ -26,7 +26,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             eprintln!("{:>3}% day {}/{} rows {}", pct * 10, p.day, p.days, p.rows);
         }
     })?;
-    println!("{} .. {} ({} / {})", summary.start, summary.end, summary.currency, summary.second_currency);
+    println!(
+        "{} .. {} ({} / {})",
+        summary.start, summary.end, summary.currency, summary.second_currency
+    );
     for (table, path, rows) in &summary.files {
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         println!("{table:<16} {rows:>12} rows {:>10.1} MB", size as f64 / 1e6);

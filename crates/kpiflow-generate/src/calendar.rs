@@ -93,8 +93,7 @@ impl Timeline {
         let date = self.date(d);
         let mut best = 60;
         for dy in [-1, 0, 1] {
-            if let Some(show) =
-                NaiveDate::from_ymd_opt(date.year() + dy, self.trade_show_month, 15)
+            if let Some(show) = NaiveDate::from_ymd_opt(date.year() + dy, self.trade_show_month, 15)
             {
                 let dist = (date - show).num_days().unsigned_abs().saturating_sub(1);
                 best = best.min(dist.min(60) as u32);
@@ -108,7 +107,8 @@ impl Timeline {
     /// and the buzz around the trade show.
     pub fn traffic_weight(&self, d: u32) -> f64 {
         let date = self.date(d);
-        const MONTH: [f64; 12] = [1.0, 1.05, 1.1, 1.05, 1.05, 0.95, 0.75, 0.7, 1.05, 1.15, 1.1, 0.8];
+        const MONTH: [f64; 12] =
+            [1.0, 1.05, 1.1, 1.05, 1.05, 0.95, 0.75, 0.7, 1.05, 1.15, 1.1, 0.8];
         let mut w = MONTH[date.month0() as usize];
         let (m, day) = (date.month(), date.day());
         if (m == 12 && day >= 22) || (m == 1 && day <= 2) {

@@ -49,6 +49,9 @@ use std::path::PathBuf;
 use chrono::{Datelike, NaiveDate};
 
 pub use calendar::MONTHS;
+
+/// The largest accepted scale (≈ 1 billion sessions, hundreds of GB of CSV).
+pub const MAX_SCALE: f64 = 10_000.0;
 pub use writer::OutputFormat;
 
 /// What to generate and where.
@@ -185,10 +188,10 @@ fn check(opts: &GenerateOptions) -> Result<Checked, GenerateError> {
             message: format!("{} is not a number greater than 0", opts.scale),
         });
     }
-    if opts.scale > 100_000.0 {
+    if opts.scale > MAX_SCALE {
         return Err(GenerateError::InvalidOption {
             option: "scale",
-            message: format!("{} is too large (at most 100000)", opts.scale),
+            message: format!("{} is too large (at most {MAX_SCALE})", opts.scale),
         });
     }
     let currency = kpiflow_model::parse::parse_currency(&opts.currency).ok_or_else(|| {

@@ -92,7 +92,6 @@ impl Marketing {
         cf: f64,
         currency: &str,
         second: &'static str,
-        tl: &Timeline,
     ) -> Marketing {
         let mut rng_seo = master.fork("seo");
         let mut rng_links = master.fork("backlinks");
@@ -105,13 +104,18 @@ impl Marketing {
             .map(|i| {
                 let (head, url) = SEO_HEADS[i % SEO_HEADS.len()];
                 let modifier = SEO_MODIFIERS[i / SEO_HEADS.len()];
-                let text =
-                    if modifier.is_empty() { head.to_owned() } else { format!("{head} {modifier}") };
+                let text = if modifier.is_empty() {
+                    head.to_owned()
+                } else {
+                    format!("{head} {modifier}")
+                };
                 let brandish = i / SEO_HEADS.len() == 0;
                 Keyword {
                     text,
                     url,
-                    position: rng_seo.lognormal(if brandish { 9.0 } else { 18.0 }, 0.7).clamp(1.0, 100.0),
+                    position: rng_seo
+                        .lognormal(if brandish { 9.0 } else { 18.0 }, 0.7)
+                        .clamp(1.0, 100.0),
                     volume: (rng_seo.lognormal(700.0, 1.0) * scale.powf(0.7)).max(10.0),
                     cpc: rng_seo.lognormal(5.5, 0.5) * cf,
                 }
@@ -167,7 +171,6 @@ impl Marketing {
                 next_id: 1,
             },
         ];
-        let _ = tl;
         Marketing {
             scale,
             cf,
@@ -213,7 +216,11 @@ impl Marketing {
     }
 
     /// The rates of the days before the data starts.
-    pub fn fx_before_start(&mut self, tl: &Timeline, w: &mut TableWriter) -> Result<(), GenerateError> {
+    pub fn fx_before_start(
+        &mut self,
+        tl: &Timeline,
+        w: &mut TableWriter,
+    ) -> Result<(), GenerateError> {
         for k in (1..=FX_DAYS_BEFORE).rev() {
             self.fx_step(tl.start_epoch_day - k, w)?;
         }
@@ -362,7 +369,8 @@ impl Marketing {
                 net.next_id += 1;
                 let impressions =
                     (net.followers * net.reach * rng.lognormal(1.0, 0.7)).round().max(1.0) as u64;
-                let reach = ((impressions as f64 * rng.range(0.55, 0.85)).round() as u64).min(impressions);
+                let reach =
+                    ((impressions as f64 * rng.range(0.55, 0.85)).round() as u64).min(impressions);
                 let like_rate = net.like_rate * rng.lognormal(1.0, 0.3);
                 let likes = rng.binomial(impressions, like_rate);
                 let comments = rng.binomial(likes, 0.08);
@@ -416,7 +424,8 @@ impl Marketing {
             } else {
                 0.005
             };
-            let impressions = (volume / 4.33 * visibility * season * rng.lognormal(1.0, 0.15)).round() as u64;
+            let impressions =
+                (volume / 4.33 * visibility * season * rng.lognormal(1.0, 0.15)).round() as u64;
             let ctr = (0.30 / pos.powf(1.1)).min(0.4);
             let clicks = rng.binomial(impressions, ctr);
             k.cpc *= rng.lognormal(1.0, 0.03);
@@ -438,7 +447,11 @@ impl Marketing {
     // Backlinks
 
     /// The monthly snapshot of referring domains: a few new ones, a few lost, links growing.
-    pub fn backlinks_month(&mut self, epoch_day: i32, w: &mut TableWriter) -> Result<(), GenerateError> {
+    pub fn backlinks_month(
+        &mut self,
+        epoch_day: i32,
+        w: &mut TableWriter,
+    ) -> Result<(), GenerateError> {
         let rng = &mut self.rng_links;
         let n = self.domains.len() as f64;
         let lost = rng.poisson(0.006 * n).min(self.domains.len() as u64 / 10);
@@ -488,8 +501,18 @@ impl Marketing {
             ("salaries", "sales", None, sales_heads * 9_500.0),
             ("tools", "marketing", None, 2_800.0 * s.powf(0.6) * rng.lognormal(1.0, 0.05)),
             ("tools", "sales", None, 1_200.0 * s.powf(0.6) * rng.lognormal(1.0, 0.05)),
-            ("agency", "marketing", Some("Paid Search"), 1_500.0 * s.powf(0.6) + 0.12 * search_spend / cf),
-            ("content", "marketing", Some("Organic Search"), 3_500.0 * s.powf(0.7) * rng.lognormal(1.0, 0.15)),
+            (
+                "agency",
+                "marketing",
+                Some("Paid Search"),
+                1_500.0 * s.powf(0.6) + 0.12 * search_spend / cf,
+            ),
+            (
+                "content",
+                "marketing",
+                Some("Organic Search"),
+                3_500.0 * s.powf(0.7) * rng.lognormal(1.0, 0.15),
+            ),
             ("events", "marketing", Some("Events"), events * rng.lognormal(1.0, 0.1)),
             ("commissions", "sales", None, 0.08 * won_acv / cf),
             ("overhead", "marketing", None, 1_000.0 * s.powf(0.6)),

@@ -19,11 +19,11 @@ use crate::calendar::{HOUR_WEIGHTS, SECS_PER_DAY, Timeline};
 use crate::marketing::Marketing;
 use crate::rng::Rng;
 use crate::world::{
-    AD_UNITS, AdKind, BLOG_PAGES, COUNTRIES, CTAS, Channel, DARK_SOCIAL, INDUSTRIES,
-    LOST_REASONS, OFFERS, OWNERS, Offer, PARTNERS, REFERRAL_SITES, REGION_UTC_OFFSET,
+    AD_UNITS, ASSETS, AdKind, BLOG_PAGES, BUSINESS_UNITS, COUNTRIES, CTAS, Channel, DARK_SOCIAL,
+    INDUSTRIES, LOST_REASONS, OFFERS, OWNERS, Offer, PARTNERS, REFERRAL_SITES, REGION_UTC_OFFSET,
     REGION_WEIGHTS, REGIONS, SEARCH_REFERRERS, SEGMENT_AMOUNT, SEGMENT_CHURN, SEGMENT_CYCLE_DAYS,
     SEGMENT_MQL, SEGMENT_PRODUCTS, SEGMENT_WEIGHTS, SEGMENT_WIN, SEGMENTS, SITE_PAGES,
-    SOCIAL_REFERRERS, VIDEOS, WEB_CHANNELS, ASSETS, BUSINESS_UNITS, UPSELL_PRODUCTS,
+    SOCIAL_REFERRERS, UPSELL_PRODUCTS, VIDEOS, WEB_CHANNELS,
 };
 use crate::writer::{Cell, TableWriter};
 use crate::{Checked, GenerateError, GenerateOptions, GenerateSummary, Progress};
@@ -233,6 +233,14 @@ struct AdCount {
     conversions: u64,
 }
 
+/// Who an event belongs to (0 = not known).
+#[derive(Debug, Clone, Copy)]
+struct Who {
+    visitor: u64,
+    contact: u64,
+    session: u64,
+}
+
 /// What a new contact is made from.
 struct NewContact {
     created: i64,
@@ -266,6 +274,7 @@ struct Sim {
     next_event: u64,
 
     pending: Vec<Vec<Draft>>,
+    today: Vec<Draft>,
     /// Converted visitors with visits ahead → their contact.
     known: HashMap<u64, u64>,
     accounts: Vec<Account>,
@@ -294,14 +303,8 @@ pub fn run(
     })?;
     let cf = crate::world::units_per_usd(&checked.currency);
     let out = Out::create(opts)?;
-    let mkt = Marketing::new(
-        &mut master,
-        opts.scale,
-        cf,
-        &checked.currency,
-        checked.second_currency,
-        &tl,
-    );
+    let mkt =
+        Marketing::new(&mut master, opts.scale, cf, &checked.currency, checked.second_currency);
     let visitor_norm = (0..tl.days).map(|d| tl.traffic_weight(d)).sum::<f64>();
     let offline_norm = (0..tl.days).map(|d| offline_weight(&tl, d)).sum::<f64>();
     let mut sim = Sim {
@@ -324,6 +327,7 @@ pub fn run(
         next_deal: 1,
         next_event: 1,
         pending: (0..HORIZON).map(|_| Vec::new()).collect(),
+        today: Vec::new(),
         known: HashMap::new(),
         accounts: Vec::with_capacity(ACCOUNT_POOL),
         account_pos: 0,
@@ -444,7 +448,11 @@ impl Sim {
     // Visitors and sessions
 
     fn sessions_day(&mut self, d: u32) -> Result<(), GenerateError> {
-        let mut today = std::mem::take(&mut self.pending[(d % HORIZON) as usize]);
+        // The day's visits: those queued earlier plus today's new visitors, in a buffer reused
+        // from day to day (the bucket's own allocation is freed, so the ring stays small).
+        let mut today = std::mem::take(&mut self.today);
+        today.clear();
+        today.extend(std::mem::take(&mut self.pending[(d % HORIZON) as usize]));
         let lambda = self.scale * VISITORS * self.tl.traffic_weight(d) / self.visitor_norm;
         let n = self.rng.poisson(lambda);
         for _ in 0..n {
@@ -455,10 +463,7 @@ impl Sim {
             self.session(s)?;
         }
         today.clear();
-        // Give the (now empty) allocation back to the ring for reuse.
-        if self.pending[(d % HORIZON) as usize].is_empty() {
-            self.pending[(d % HORIZON) as usize] = today;
-        }
+        self.today = today;
         Ok(())
     }
 
@@ -582,7 +587,11 @@ impl Sim {
         let p = (CONVERSION * first_channel.spec().visitor_conversion * ENGAGEMENT[(n - 1).min(5)])
             .min(0.9);
         let convert_at = if self.rng.chance(p) {
-            Some(if n == 1 || self.rng.chance(0.3) { 0 } else { self.rng.int(1, n as i64 - 1) as usize })
+            Some(if n == 1 || self.rng.chance(0.3) {
+                0
+            } else {
+                self.rng.int(1, n as i64 - 1) as usize
+            })
         } else {
             None
         };
@@ -634,7 +643,10 @@ impl Sim {
 
     fn events_campaign(&mut self, at: i64) -> CampaignRef {
         if self.rng.chance(0.6) {
-            let year = self.tl.date(self.tl.day_of(at).clamp(0, i64::from(self.tl.days) - 1) as u32).year();
+            let year = self
+                .tl
+                .date(self.tl.day_of(at).clamp(0, i64::from(self.tl.days) - 1) as u32)
+                .year();
             CampaignRef::TradeShow(year)
         } else {
             CampaignRef::Webinar
@@ -658,12 +670,11 @@ impl Sim {
         &mut self,
         at: i64,
         ty: &str,
-        visitor: u64,
-        contact: u64,
-        session: u64,
+        who: Who,
         name: &str,
         value: Option<f64>,
     ) -> Result<(), GenerateError> {
+        let Who { visitor, contact, session } = who;
         let id = self.next_event;
         self.next_event += 1;
         let at = at.min(self.end_secs - 1);
@@ -856,56 +867,51 @@ impl Sim {
             Cell::Str(REGIONS[usize::from(s.region)]),
         ])?;
 
-        if s.unit != NO_UNIT {
-            if let Some(c) = self.ad_counts.get_mut(usize::from(s.unit)) {
-                let c = &mut c[usize::from(s.region) % 4];
-                c.sessions += 1;
-                c.conversions += u64::from(s.converts);
-            }
+        if s.unit != NO_UNIT
+            && let Some(c) = self.ad_counts.get_mut(usize::from(s.unit))
+        {
+            let c = &mut c[usize::from(s.region) % 4];
+            c.sessions += 1;
+            c.conversions += u64::from(s.converts);
         }
 
         // On-site actions.
         let before = if had_contact { contact } else { 0 };
+        // Actions before the form carry the contact only if it was already known.
+        let anon = Who { visitor: s.visitor, contact: before, session: sid };
+        let who = Who { visitor: s.visitor, contact, session: sid };
         let views = if bounced { u64::from(self.rng.chance(0.25)) } else { self.rng.poisson(0.8) };
         for _ in 0..views {
             let t = s.at + (duration as f64 * self.rng.f64()) as i64;
             let cta = self.rng.pick(CTAS);
-            self.event(t, "cta_view", s.visitor, before, sid, cta, None)?;
+            self.event(t, "cta_view", anon, cta, None)?;
             if self.rng.chance(0.09) {
                 let dt = self.rng.int(2, 30);
-                self.event(t + dt, "cta_click", s.visitor, before, sid, cta, None)?;
+                self.event(t + dt, "cta_click", anon, cta, None)?;
             }
         }
         if !bounced && self.rng.chance(0.05) {
             let t = s.at + (duration as f64 * self.rng.f64()) as i64;
             let v = self.rng.pick(VIDEOS);
-            self.event(t, "video_view", s.visitor, before, sid, v, None)?;
+            self.event(t, "video_view", anon, v, None)?;
         }
         if let Some(o) = offer {
             let spec = o.spec();
-            self.event(conv_at, "form_submit", s.visitor, contact, sid, spec.form, Some(spec.value))?;
+            self.event(conv_at, "form_submit", who, spec.form, Some(spec.value))?;
             if let Some((ty, name)) = spec.event {
                 let dt = self.rng.int(1, 5);
-                self.event(conv_at + dt, ty, s.visitor, contact, sid, name, None)?;
+                self.event(conv_at + dt, ty, who, name, None)?;
             }
         }
         if had_contact && !bounced {
             let t = s.at + (duration as f64 * self.rng.f64()) as i64;
             if self.rng.chance(0.08) {
                 let a = self.rng.pick(ASSETS);
-                self.event(t, "download", s.visitor, contact, sid, a, None)?;
+                self.event(t, "download", who, a, None)?;
             } else if self.rng.chance(0.03) {
-                self.event(
-                    t,
-                    "webinar_registration",
-                    s.visitor,
-                    contact,
-                    sid,
-                    "webinar-b2b-kpis-live",
-                    None,
-                )?;
+                self.event(t, "webinar_registration", who, "webinar-b2b-kpis-live", None)?;
             } else if self.rng.chance(0.012) {
-                self.event(t, "demo_request", s.visitor, contact, sid, "book-a-demo", None)?;
+                self.event(t, "demo_request", who, "book-a-demo", None)?;
             }
         }
         Ok(())
@@ -1015,29 +1021,28 @@ impl Sim {
 
         let owner = self.rng_people.pick(OWNERS[region]);
         let bu = BUSINESS_UNITS[usize::from(acc.bu) % 2];
-        if let (Some(opp), Some(close)) = (t[3], close) {
-            if opp < end {
-                let (median, sigma) = SEGMENT_AMOUNT[seg];
-                let amount =
-                    (self.rng_people.lognormal(median * self.cf, sigma) / 10.0).round() * 10.0;
-                let pipeline =
-                    if self.subs.contains_key(&acc.id) { "expansion" } else { "new_business" };
-                let product = self.rng_people.pick(SEGMENT_PRODUCTS[seg]);
-                self.deal(&NewDeal {
-                    contact: cid,
-                    account: acc.id,
-                    region: acc.region,
-                    segment: acc.segment,
-                    bu: acc.bu,
-                    created: opp,
-                    close,
-                    won,
-                    amount,
-                    owner,
-                    product,
-                    pipeline,
-                })?;
-            }
+        if let (Some(opp), Some(close)) = (t[3], close)
+            && opp < end
+        {
+            let (median, sigma) = SEGMENT_AMOUNT[seg];
+            let amount = (self.rng_people.lognormal(median * self.cf, sigma) / 10.0).round() * 10.0;
+            let pipeline =
+                if self.subs.contains_key(&acc.id) { "expansion" } else { "new_business" };
+            let product = self.rng_people.pick(SEGMENT_PRODUCTS[seg]);
+            self.deal(&NewDeal {
+                contact: cid,
+                account: acc.id,
+                region: acc.region,
+                segment: acc.segment,
+                bu: acc.bu,
+                created: opp,
+                close,
+                won,
+                amount,
+                owner,
+                product,
+                pipeline,
+            })?;
         }
 
         // Lead score: the CRM's model sees what makes a lead progress.
@@ -1051,7 +1056,10 @@ impl Sim {
             Offer::Newsletter => -5.0,
             Offer::Offline => 3.0,
         };
-        let score = (18.0 + 14.0 * reached + offer_bonus + 4.0 * seg as f64
+        let score = (18.0
+            + 14.0 * reached
+            + offer_bonus
+            + 4.0 * seg as f64
             + 9.0 * self.rng_people.normal())
         .clamp(1.0, 100.0);
 
@@ -1205,7 +1213,8 @@ impl Sim {
     /// outbound prospecting. Some visit the site later (as known contacts).
     fn offline_contacts_day(&mut self, d: u32) -> Result<(), GenerateError> {
         let show = self.tl.is_trade_show(d);
-        let mut lambda = self.scale * OFFLINE_CONTACTS * offline_weight(&self.tl, d) / self.offline_norm;
+        let mut lambda =
+            self.scale * OFFLINE_CONTACTS * offline_weight(&self.tl, d) / self.offline_norm;
         if show {
             lambda += self.scale * TRADE_SHOW_CONTACTS_PER_DAY;
         }
@@ -1384,7 +1393,7 @@ impl Sim {
         }
         logins.sort_unstable();
         for (at, contact) in logins {
-            self.event(at, "login", 0, contact, 0, "app", None)?;
+            self.event(at, "login", Who { visitor: 0, contact, session: 0 }, "app", None)?;
         }
         Ok(())
     }
@@ -1427,7 +1436,7 @@ impl Sim {
         let fx = self.mkt.fx_today();
         let second = self.mkt.second_currency();
         for (u, unit) in AD_UNITS.iter().enumerate() {
-            for r in 0..4 {
+            for (r, region) in REGIONS.iter().enumerate() {
                 if unit.regions & (1 << r) == 0 {
                     continue;
                 }
@@ -1437,8 +1446,7 @@ impl Sim {
                 let lost = 1.0 / rng.range(0.85, 0.95) - 1.0;
                 let clicks = c.sessions + rng.poisson((c.sessions as f64 + 0.1) * lost);
                 let ctr = unit.ctr * rng.lognormal(1.0, 0.15);
-                let impressions =
-                    (((clicks as f64 + 0.4) / ctr).round() as u64).max(clicks).max(1);
+                let impressions = (((clicks as f64 + 0.4) / ctr).round() as u64).max(clicks).max(1);
                 let billed = clicks as f64 + if unit.kind == AdKind::Social { 0.2 } else { 0.0 };
                 let cost_rep = billed * unit.cpc * self.cf * rng.lognormal(1.0, 0.2);
                 let extra = rng.binomial(clicks.saturating_sub(c.conversions), 0.015);
@@ -1446,7 +1454,9 @@ impl Sim {
                 let eligible = match unit.kind {
                     AdKind::Search => {
                         let share = (unit.impression_share * rng.range(0.92, 1.05)).min(1.0);
-                        Cell::Int(((impressions as f64 / share).round() as u64).max(impressions) as i64)
+                        Cell::Int(
+                            ((impressions as f64 / share).round() as u64).max(impressions) as i64
+                        )
                     }
                     AdKind::Social => Cell::Null,
                 };
@@ -1466,7 +1476,7 @@ impl Sim {
                     Cell::Null,
                     Cell::Null,
                     Cell::Null,
-                    Cell::Str(REGIONS[r]),
+                    Cell::Str(region),
                     Cell::Str(unit.business_unit),
                     Cell::Int(impressions as i64),
                     Cell::Int(clicks as i64),

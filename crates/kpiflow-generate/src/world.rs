@@ -759,8 +759,15 @@ pub const BLOG_PAGES: &[&str] = &[
     "/blog/funnel-conversion-rates",
 ];
 
-pub const SITE_PAGES: &[&str] =
-    &["/", "/pricing", "/product", "/product/attribution", "/product/dashboards", "/integrations", "/customers"];
+pub const SITE_PAGES: &[&str] = &[
+    "/",
+    "/pricing",
+    "/product",
+    "/product/attribution",
+    "/product/dashboards",
+    "/integrations",
+    "/customers",
+];
 
 /// Calls to action shown on pages (`cta_view` / `cta_click` names).
 pub const CTAS: &[&str] = &[
@@ -773,8 +780,12 @@ pub const CTAS: &[&str] = &[
 ];
 
 /// Assets known contacts download on later visits.
-pub const ASSETS: &[&str] =
-    &["ebook-b2b-kpi-benchmarks", "template-marketing-plan", "report-state-of-revops", "checklist-attribution"];
+pub const ASSETS: &[&str] = &[
+    "ebook-b2b-kpi-benchmarks",
+    "template-marketing-plan",
+    "report-state-of-revops",
+    "checklist-attribution",
+];
 
 pub const VIDEOS: &[&str] = &["product-tour-2min", "customer-story-acme", "webinar-recording-kpis"];
 
@@ -807,7 +818,15 @@ pub const SEO_HEADS: &[(&str, &str)] = &[
 ];
 
 pub const SEO_MODIFIERS: &[&str] = &[
-    "", "software", "examples", "template", "tool", "benchmarks", "formula", "for saas", "best",
+    "",
+    "software",
+    "examples",
+    "template",
+    "tool",
+    "benchmarks",
+    "formula",
+    "for saas",
+    "best",
     "guide",
 ];
 
@@ -825,14 +844,54 @@ pub const KNOWN_DOMAINS: &[&str] = &[
     "getapp.com",
 ];
 pub const DOMAIN_PREFIXES: &[&str] = &[
-    "growth", "saas", "b2b", "revops", "martech", "demand", "pipeline", "data", "metrics",
-    "funnel", "lead", "cloud", "startup", "analytics", "cmo", "digital", "content", "brand",
-    "sales", "crm", "inbound", "scale", "founder", "product", "market", "signal", "attribution",
-    "insight", "ops", "buyer",
+    "growth",
+    "saas",
+    "b2b",
+    "revops",
+    "martech",
+    "demand",
+    "pipeline",
+    "data",
+    "metrics",
+    "funnel",
+    "lead",
+    "cloud",
+    "startup",
+    "analytics",
+    "cmo",
+    "digital",
+    "content",
+    "brand",
+    "sales",
+    "crm",
+    "inbound",
+    "scale",
+    "founder",
+    "product",
+    "market",
+    "signal",
+    "attribution",
+    "insight",
+    "ops",
+    "buyer",
 ];
 pub const DOMAIN_SUFFIXES: &[&str] = &[
-    "weekly", "hub", "insider", "blog", "labs", "review", "daily", "journal", "news", "academy",
-    "collective", "guide", "notes", "digest", "playbook", "stack",
+    "weekly",
+    "hub",
+    "insider",
+    "blog",
+    "labs",
+    "review",
+    "daily",
+    "journal",
+    "news",
+    "academy",
+    "collective",
+    "guide",
+    "notes",
+    "digest",
+    "playbook",
+    "stack",
 ];
 pub const DOMAIN_TLDS: &[&str] = &[".com", ".io", ".co", ".net", ".org", ".dev"];
 

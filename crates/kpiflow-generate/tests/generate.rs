@@ -12,6 +12,9 @@ use kpiflow_generate::{
 };
 use kpiflow_model::schema::{ColumnType, Rule, TABLES, Table};
 
+/// An entity's stage entries: (entered_at, stage, exited_at).
+type History<'a> = Vec<(i64, &'a str, &'a str)>;
+
 fn end_month() -> NaiveDate {
     NaiveDate::from_ymd_opt(2025, 6, 1).unwrap()
 }
@@ -31,10 +34,8 @@ impl Csv {
     fn read(dir: &Path, table: &str) -> Csv {
         let mut r = csv::Reader::from_path(dir.join(format!("{table}.csv"))).unwrap();
         let header = r.headers().unwrap().iter().map(str::to_owned).collect();
-        let rows = r
-            .records()
-            .map(|rec| rec.unwrap().iter().map(str::to_owned).collect())
-            .collect();
+        let rows =
+            r.records().map(|rec| rec.unwrap().iter().map(str::to_owned).collect()).collect();
         Csv { header, rows }
     }
 
@@ -46,7 +47,9 @@ impl Csv {
     fn maps(&self) -> Vec<HashMap<&str, &str>> {
         self.rows
             .iter()
-            .map(|r| self.header.iter().map(String::as_str).zip(r.iter().map(String::as_str)).collect())
+            .map(|r| {
+                self.header.iter().map(String::as_str).zip(r.iter().map(String::as_str)).collect()
+            })
             .collect()
     }
 }
@@ -255,9 +258,12 @@ fn check_schema(dir: &Path, table: &Table, start: i64, end: i64) {
         let t = &row[time_idx];
         let secs = match table.column(table.time_column).unwrap().ty {
             ColumnType::Timestamp => ts(t),
-            ColumnType::Date => {
-                NaiveDate::parse_from_str(t, "%Y-%m-%d").unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp()
-            }
+            ColumnType::Date => NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc()
+                .timestamp(),
             _ => NaiveDate::parse_from_str(&format!("{t}-01"), "%Y-%m-%d")
                 .unwrap()
                 .and_hms_opt(0, 0, 0)
@@ -265,7 +271,12 @@ fn check_schema(dir: &Path, table: &Table, start: i64, end: i64) {
                 .and_utc()
                 .timestamp(),
         };
-        assert!(secs >= start - fx_slack && secs < end, "{}: {} = {t} out of range", at(), table.time_column);
+        assert!(
+            secs >= start - fx_slack && secs < end,
+            "{}: {} = {t} out of range",
+            at(),
+            table.time_column
+        );
     }
 }
 
@@ -287,7 +298,12 @@ fn ga4_channel(source: &str, medium: &str, referrer: &str, click_id: &str) -> &'
         "reddit.com",
     ];
     let source = if source.is_empty() {
-        referrer.trim_start_matches("https://").split('/').next().unwrap_or("").trim_start_matches("www.")
+        referrer
+            .trim_start_matches("https://")
+            .split('/')
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("www.")
     } else {
         source
     };
@@ -337,7 +353,17 @@ fn data_obeys_the_schema_and_the_business_rules() {
         }
         *sources.entry(c["original_source"]).or_insert(0usize) += 1;
     }
-    for s in ["ORGANIC_SEARCH", "PAID_SEARCH", "PAID_SOCIAL", "EMAIL_MARKETING", "REFERRALS", "DIRECT_TRAFFIC", "SOCIAL_MEDIA", "OFFLINE", "OTHER_CAMPAIGNS"] {
+    for s in [
+        "ORGANIC_SEARCH",
+        "PAID_SEARCH",
+        "PAID_SOCIAL",
+        "EMAIL_MARKETING",
+        "REFERRALS",
+        "DIRECT_TRAFFIC",
+        "SOCIAL_MEDIA",
+        "OFFLINE",
+        "OTHER_CAMPAIGNS",
+    ] {
         assert!(sources.get(s).copied().unwrap_or(0) > 0, "no contact from {s}: {sources:?}");
     }
     let answered = contacts.iter().filter(|c| !c["self_reported_source"].is_empty()).count();
@@ -351,12 +377,13 @@ fn data_obeys_the_schema_and_the_business_rules() {
     let stages = stages.maps();
     let order = ["lead", "mql", "sql", "opportunity", "customer"];
     let deal_order = ["discovery", "proposal", "negotiation", "closed_won", "closed_lost"];
-    let mut by_entity: HashMap<(&str, &str), Vec<(i64, &str, &str)>> = HashMap::new();
+    let mut by_entity: HashMap<(&str, &str), History<'_>> = HashMap::new();
     for s in &stages {
-        by_entity
-            .entry((s["entity_type"], s["entity_id"]))
-            .or_default()
-            .push((ts(s["entered_at"]), s["stage"], s["exited_at"]));
+        by_entity.entry((s["entity_type"], s["entity_id"])).or_default().push((
+            ts(s["entered_at"]),
+            s["stage"],
+            s["exited_at"],
+        ));
     }
     let mut skipped = 0;
     let mut customer_at: HashMap<&str, i64> = HashMap::new();
@@ -450,7 +477,16 @@ fn data_obeys_the_schema_and_the_business_rules() {
             assert_eq!(s["pageviews"], "1");
         }
     }
-    for ch in ["Direct", "Paid Search", "Paid Social", "Organic Social", "Organic Search", "Email", "Affiliates", "Referral"] {
+    for ch in [
+        "Direct",
+        "Paid Search",
+        "Paid Social",
+        "Organic Social",
+        "Organic Search",
+        "Email",
+        "Affiliates",
+        "Referral",
+    ] {
         let share = channels.get(ch).copied().unwrap_or(0) as f64 / sessions.len() as f64;
         assert!(share > 0.005, "{ch}: {share} of sessions; {channels:?}");
     }
@@ -496,7 +532,17 @@ fn data_obeys_the_schema_and_the_business_rules() {
         }
         *counts.entry(e[ti].clone()).or_default() += 1;
     }
-    for ty in ["form_submit", "cta_view", "cta_click", "download", "webinar_registration", "demo_request", "signup", "login", "video_view"] {
+    for ty in [
+        "form_submit",
+        "cta_view",
+        "cta_click",
+        "download",
+        "webinar_registration",
+        "demo_request",
+        "signup",
+        "login",
+        "video_view",
+    ] {
         assert!(counts.get(ty).copied().unwrap_or(0) > 0, "no {ty} event");
     }
     assert!(counts["cta_view"] > 5 * counts["cta_click"]);
@@ -531,7 +577,9 @@ fn data_obeys_the_schema_and_the_business_rules() {
     assert!(paid.is_empty(), "paid sessions without an ad_spend row: {:?}", paid.keys().next());
     let ratio = sessions_total as f64 / clicks_total as f64;
     assert!((0.85..=0.96).contains(&ratio), "sessions / clicks = {ratio}");
-    assert!(currencies.contains(&("meta_ads", "EUR")) && currencies.contains(&("google_ads", "USD")));
+    assert!(
+        currencies.contains(&("meta_ads", "EUR")) && currencies.contains(&("google_ads", "USD"))
+    );
 
     // Revenue: accounts of won deals (or customers from before), months in order.
     let revenue = Csv::read(d, "revenue");
@@ -551,11 +599,18 @@ fn data_obeys_the_schema_and_the_business_rules() {
     // Email funnel counts, social counts.
     for e in Csv::read(d, "email_campaigns").maps() {
         let n = |k: &str| num(e[k]);
-        assert!(n("sent") >= n("delivered") && n("delivered") >= n("opened") && n("opened") >= n("clicked"), "{e:?}");
+        assert!(
+            n("sent") >= n("delivered")
+                && n("delivered") >= n("opened")
+                && n("opened") >= n("clicked"),
+            "{e:?}"
+        );
         assert_eq!(n("sent"), n("delivered") + n("bounced"));
     }
     for p in Csv::read(d, "social_posts").maps() {
-        assert!(num(p["clicks"]) <= num(p["impressions"]) && num(p["reach"]) <= num(p["impressions"]));
+        assert!(
+            num(p["clicks"]) <= num(p["impressions"]) && num(p["reach"]) <= num(p["impressions"])
+        );
     }
     // fx covers every day of the data and a few before.
     let fx = Csv::read(d, "fx_rates");

@@ -110,22 +110,24 @@ impl ProjectConfig {
 
     /// Parses and validates configuration text; relative paths resolve against `project_dir`.
     pub fn parse(text: &str, file: &str, project_dir: &Path) -> Result<ProjectConfig, TomlError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| TomlError::from_de(file, text, &e))?;
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| TomlError::from_de(file, text, &e))?;
         let at = |span: std::ops::Range<usize>, key: &str, msg: String| {
             TomlError::at(file, text, span, key, msg)
         };
         let project = raw.project.into_inner();
 
-        let currency = crate::parse::parse_currency(project.currency.get_ref()).ok_or_else(|| {
-            at(
-                project.currency.span(),
-                "project.currency",
-                format!(
-                    "`{}` is not an ISO 4217 currency code; expected one such as USD, EUR, GBP",
-                    project.currency.get_ref()
-                ),
-            )
-        })?;
+        let currency =
+            crate::parse::parse_currency(project.currency.get_ref()).ok_or_else(|| {
+                at(
+                    project.currency.span(),
+                    "project.currency",
+                    format!(
+                        "`{}` is not an ISO 4217 currency code; expected one such as USD, EUR, GBP",
+                        project.currency.get_ref()
+                    ),
+                )
+            })?;
 
         let timezone: Tz = project.timezone.get_ref().parse().map_err(|_| {
             let names = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name());
@@ -211,10 +213,8 @@ impl ProjectConfig {
         let mut import = ImportConfig::default();
         if let Some(i) = raw.import {
             if let Some(m) = i.max_errors {
-                import.max_errors = usize::try_from(*m.get_ref())
-                    .ok()
-                    .filter(|v| *v >= 1)
-                    .ok_or_else(|| {
+                import.max_errors =
+                    usize::try_from(*m.get_ref()).ok().filter(|v| *v >= 1).ok_or_else(|| {
                         at(m.span(), "import.max_errors", "expected a whole number >= 1".into())
                     })?;
             }

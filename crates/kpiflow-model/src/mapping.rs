@@ -109,7 +109,8 @@ struct RawMapping {
 impl Mapping {
     /// Parses mapping text and resolves it against `table`.
     pub fn parse(text: &str, file: &str, table: &Table) -> Result<Mapping, TomlError> {
-        let raw: RawMapping = toml::from_str(text).map_err(|e| TomlError::from_de(file, text, &e))?;
+        let raw: RawMapping =
+            toml::from_str(text).map_err(|e| TomlError::from_de(file, text, &e))?;
         let at = |span: std::ops::Range<usize>, key: String, msg: String| {
             TomlError::at(file, text, span, key, msg)
         };
@@ -207,7 +208,10 @@ impl Mapping {
                     return Err(at(
                         name.span(),
                         format!("constants.{}", name.get_ref()),
-                        format!("expected a string, number, boolean or date, found {}", other.type_str()),
+                        format!(
+                            "expected a string, number, boolean or date, found {}",
+                            other.type_str()
+                        ),
                     ));
                 }
             };
@@ -268,10 +272,7 @@ impl Mapping {
                             return Err(at(
                                 span,
                                 "stages.id_column".into(),
-                                format!(
-                                    "`{}` has a composite key; name the id column",
-                                    table.name
-                                ),
+                                format!("`{}` has a composite key; name the id column", table.name),
                             ));
                         }
                     },

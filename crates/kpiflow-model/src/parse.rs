@@ -123,9 +123,9 @@ pub fn parse_timestamp(raw: &str, format: Option<&str>, tz: Tz) -> Option<Micros
             if let Ok(dt) = DateTime::parse_from_str(s, f) {
                 return Some(dt.timestamp_micros());
             }
-            NaiveDateTime::parse_from_str(s, f)
-                .ok()
-                .or_else(|| NaiveDate::parse_from_str(s, f).ok().map(|d| d.and_time(NaiveTime::MIN)))?
+            NaiveDateTime::parse_from_str(s, f).ok().or_else(|| {
+                NaiveDate::parse_from_str(s, f).ok().map(|d| d.and_time(NaiveTime::MIN))
+            })?
         }
     };
     local_to_utc_micros(naive, tz)
@@ -248,12 +248,18 @@ mod tests {
     #[test]
     fn timestamps() {
         let berlin: Tz = "Europe/Berlin".parse().unwrap();
-        assert_eq!(parse_timestamp("2024-03-01T09:30:00Z", None, berlin), Some(ts("2024-03-01T09:30:00Z")));
+        assert_eq!(
+            parse_timestamp("2024-03-01T09:30:00Z", None, berlin),
+            Some(ts("2024-03-01T09:30:00Z"))
+        );
         assert_eq!(
             parse_timestamp("2024-03-01 09:30:00.5+01:00", None, Tz::UTC),
             Some(ts("2024-03-01T08:30:00.5Z"))
         );
-        assert_eq!(parse_timestamp("2024-03-01 09:30", None, berlin), Some(ts("2024-03-01T08:30:00Z")));
+        assert_eq!(
+            parse_timestamp("2024-03-01 09:30", None, berlin),
+            Some(ts("2024-03-01T08:30:00Z"))
+        );
         assert_eq!(parse_timestamp("2024-03-01", None, Tz::UTC), Some(ts("2024-03-01T00:00:00Z")));
         assert_eq!(
             parse_timestamp("03/01/2024 9:30 AM", Some("%m/%d/%Y %I:%M %p"), Tz::UTC),

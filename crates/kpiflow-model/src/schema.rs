@@ -199,7 +199,9 @@ impl Table {
         Schema::new(
             self.columns
                 .iter()
-                .map(|c| Field::new(c.name, c.ty.arrow_type(), !(c.required || self.is_key(c.name))))
+                .map(|c| {
+                    Field::new(c.name, c.ty.arrow_type(), !(c.required || self.is_key(c.name)))
+                })
                 .collect::<Vec<_>>(),
         )
     }
@@ -256,7 +258,11 @@ pub const AD_SPEND: Table = Table {
     time_column: "date",
     columns: &[
         req("date", Date, "day of the spend, in the ad account's timezone"),
-        req("platform", Text, "ad platform: google_ads, microsoft_ads, linkedin_ads, meta_ads, ..."),
+        req(
+            "platform",
+            Text,
+            "ad platform: google_ads, microsoft_ads, linkedin_ads, meta_ads, ...",
+        ),
         req("campaign", Text, "campaign name or id"),
         opt("ad_group", Text, "ad group / ad set"),
         opt("ad", Text, "ad (creative) name or id, for exports with one row per ad"),

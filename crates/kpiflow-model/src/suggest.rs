@@ -5,7 +5,10 @@
 /// Case and `-`/`_`/space differences count as equal; otherwise the normalized Damerau-Levenshtein
 /// similarity must reach 0.6, or the name must be a prefix of a candidate (so `contact` suggests
 /// `contacts`).
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let wanted = normalize(name);
     let mut best: Option<(f64, &'a str)> = None;
     for candidate in candidates {

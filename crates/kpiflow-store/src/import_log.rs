@@ -109,7 +109,10 @@ impl ImportLog {
         let mut last_id = String::new();
         for batch in &batches {
             let texts: Vec<StringArray> = (0..batch.num_columns())
-                .map(|i| crate::store::as_strings(batch.column(i)).unwrap_or_else(|| StringArray::new_null(0)))
+                .map(|i| {
+                    crate::store::as_strings(batch.column(i))
+                        .unwrap_or_else(|| StringArray::new_null(0))
+                })
                 .collect();
             let text = |i: usize| -> Result<&StringArray, StoreError> {
                 texts.get(i).filter(|a| a.len() == batch.num_rows()).ok_or_else(bad_log)
@@ -122,7 +125,8 @@ impl ImportLog {
                 .as_any()
                 .downcast_ref::<TimestampMicrosecondArray>()
                 .ok_or_else(bad_log)?;
-            let split = |s: &str| s.split('\n').filter(|x| !x.is_empty()).map(str::to_owned).collect();
+            let split =
+                |s: &str| s.split('\n').filter(|x| !x.is_empty()).map(str::to_owned).collect();
             for r in 0..batch.num_rows() {
                 let id = text(0)?.value(r).to_owned();
                 if id != last_id {

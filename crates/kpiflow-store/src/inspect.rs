@@ -33,7 +33,7 @@ pub async fn table_infos(store: &Store, as_of: Option<AsOf>) -> Result<Vec<Table
             out.push(TableInfo { table: t.name, version: None, rows: 0, from: None, to: None });
             continue;
         }
-        let version = store.load(t.name, as_of).await?.and_then(|d| d.version()).map(|v| v as u64);
+        let version = store.load(t.name, as_of).await?.and_then(|d| d.version());
         let sql = format!(
             "SELECT count(*) AS n, min({c}) AS lo, max({c}) AS hi FROM {t}",
             c = t.time_column,
@@ -73,7 +73,10 @@ struct Check {
 }
 
 /// Every check that applies to the tables present, run and reported when it finds rows.
-pub async fn quality_warnings(store: &Store, as_of: Option<AsOf>) -> Result<Vec<Warning>, StoreError> {
+pub async fn quality_warnings(
+    store: &Store,
+    as_of: Option<AsOf>,
+) -> Result<Vec<Warning>, StoreError> {
     let ctx = SessionContext::new();
     let present = store.register_all(&ctx, as_of).await?;
     let mut warnings = Vec::new();
@@ -114,37 +117,75 @@ fn key_sql(table: &Table, alias: &str) -> String {
 }
 
 fn checks() -> Vec<Check> {
-    use kpiflow_model::schema::{AD_SPEND, DEALS, EMAIL_CAMPAIGNS, EVENTS, SESSIONS, STAGE_CHANGES};
+    use kpiflow_model::schema::{
+        AD_SPEND, DEALS, EMAIL_CAMPAIGNS, EVENTS, SESSIONS, STAGE_CHANGES,
+    };
     let mut out = Vec::new();
     let rows_where = |table: &'static Table, id: &str, condition: &str, message: &str| Check {
         id: id.to_owned(),
         table: table.name,
         needs: &[],
-        sql: format!("SELECT {} AS example FROM {} t WHERE {condition}", key_sql(table, "t"), table.name),
+        sql: format!(
+            "SELECT {} AS example FROM {} t WHERE {condition}",
+            key_sql(table, "t"),
+            table.name
+        ),
         message: message.to_owned(),
     };
-    out.push(rows_where(&AD_SPEND, "clicks_above_impressions", "t.clicks > t.impressions",
-        "more clicks than impressions"));
+    out.push(rows_where(
+        &AD_SPEND,
+        "clicks_above_impressions",
+        "t.clicks > t.impressions",
+        "more clicks than impressions",
+    ));
     out.push(rows_where(&AD_SPEND, "conversions_above_clicks", "t.conversions > t.clicks",
         "more conversions than clicks (view-through or offline conversions counted as clicks' outcome)"));
-    out.push(rows_where(&AD_SPEND, "impressions_above_eligible",
-        "t.impressions > t.eligible_impressions", "more impressions than eligible impressions (impression share above 100 %)"));
-    out.push(rows_where(&EMAIL_CAMPAIGNS, "delivered_above_sent", "t.delivered > t.sent",
-        "more emails delivered than sent"));
-    out.push(rows_where(&EMAIL_CAMPAIGNS, "opened_above_delivered", "t.opened > t.delivered",
-        "more opens than deliveries"));
-    out.push(rows_where(&EMAIL_CAMPAIGNS, "clicked_above_opened", "t.clicked > t.opened",
-        "more clicks than opens"));
-    out.push(rows_where(&DEALS, "deal_closed_before_created", "t.closed_at < t.created_at",
-        "deal closed before it was created"));
-    out.push(rows_where(&DEALS, "won_deal_without_close_date",
-        "t.status = 'won' AND t.closed_at IS NULL", "won deal without a close date (it counts in no period)"));
+    out.push(rows_where(
+        &AD_SPEND,
+        "impressions_above_eligible",
+        "t.impressions > t.eligible_impressions",
+        "more impressions than eligible impressions (impression share above 100 %)",
+    ));
+    out.push(rows_where(
+        &EMAIL_CAMPAIGNS,
+        "delivered_above_sent",
+        "t.delivered > t.sent",
+        "more emails delivered than sent",
+    ));
+    out.push(rows_where(
+        &EMAIL_CAMPAIGNS,
+        "opened_above_delivered",
+        "t.opened > t.delivered",
+        "more opens than deliveries",
+    ));
+    out.push(rows_where(
+        &EMAIL_CAMPAIGNS,
+        "clicked_above_opened",
+        "t.clicked > t.opened",
+        "more clicks than opens",
+    ));
+    out.push(rows_where(
+        &DEALS,
+        "deal_closed_before_created",
+        "t.closed_at < t.created_at",
+        "deal closed before it was created",
+    ));
+    out.push(rows_where(
+        &DEALS,
+        "won_deal_without_close_date",
+        "t.status = 'won' AND t.closed_at IS NULL",
+        "won deal without a close date (it counts in no period)",
+    ));
 
     for table in TABLES {
         for c in table.columns {
             if c.ty.is_numeric() {
-                out.push(rows_where(table, &format!("negative_{}_{}", table.name, c.name),
-                    &format!("t.{} < 0", c.name), &format!("negative `{}`", c.name)));
+                out.push(rows_where(
+                    table,
+                    &format!("negative_{}_{}", table.name, c.name),
+                    &format!("t.{} < 0", c.name),
+                    &format!("negative `{}`", c.name),
+                ));
             }
             if c.ty.is_temporal() {
                 let (lo, hi) = if c.ty == ColumnType::Timestamp {
@@ -152,9 +193,12 @@ fn checks() -> Vec<Check> {
                 } else {
                     ("DATE '1990-01-01'", "DATE '2101-01-01'")
                 };
-                out.push(rows_where(table, &format!("date_out_of_range_{}_{}", table.name, c.name),
+                out.push(rows_where(
+                    table,
+                    &format!("date_out_of_range_{}_{}", table.name, c.name),
                     &format!("t.{c} < {lo} OR t.{c} >= {hi}", c = c.name),
-                    &format!("`{}` before 1990 or after 2100", c.name)));
+                    &format!("`{}` before 1990 or after 2100", c.name),
+                ));
             }
         }
     }
@@ -176,10 +220,17 @@ fn checks() -> Vec<Check> {
         (&SESSIONS, "contact_id", "contacts", "contact_id", "session whose contact does not exist"),
         (&EVENTS, "contact_id", "contacts", "contact_id", "event whose contact does not exist"),
         (&EVENTS, "session_id", "sessions", "session_id", "event whose session does not exist"),
-        (&STAGE_CHANGES, "entity_id", "contacts", "contact_id", "stage change of a contact that does not exist"),
+        (
+            &STAGE_CHANGES,
+            "entity_id",
+            "contacts",
+            "contact_id",
+            "stage change of a contact that does not exist",
+        ),
     ];
     for (table, column, other, other_key, message) in orphans {
-        let entity = if table.name == "stage_changes" { " AND t.entity_type = 'contact'" } else { "" };
+        let entity =
+            if table.name == "stage_changes" { " AND t.entity_type = 'contact'" } else { "" };
         out.push(Check {
             id: format!("orphan_{}_{}", table.name, column),
             table: table.name,
@@ -221,7 +272,11 @@ fn checks() -> Vec<Check> {
     out
 }
 
-async fn query(ctx: &SessionContext, table: &str, sql: &str) -> Result<Vec<RecordBatch>, StoreError> {
+async fn query(
+    ctx: &SessionContext,
+    table: &str,
+    sql: &str,
+) -> Result<Vec<RecordBatch>, StoreError> {
     let q = |e| StoreError::query(table, e);
     ctx.sql(sql).await.map_err(q)?.collect().await.map_err(q)
 }

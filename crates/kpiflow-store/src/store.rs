@@ -99,8 +99,17 @@ impl Store {
 
     fn table_url(&self, name: &str) -> Result<Url, StoreError> {
         let dir = self.table_dir(name);
-        std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io { path: dir.clone(), source })?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|source| StoreError::Io { path: dir.clone(), source })?;
         Url::from_directory_path(&dir).map_err(|()| StoreError::BadPath { path: dir })
+    }
+
+    /// A handle on a table location that has no commit yet (its first write creates it).
+    fn new_table(&self, name: &str) -> Result<DeltaTable, StoreError> {
+        let url = self.table_url(name)?;
+        deltalake::DeltaTableBuilder::from_url(url)
+            .and_then(|b| b.build())
+            .map_err(|e| StoreError::delta(name, e))
     }
 
     /// Whether the table has at least one commit. (A first import killed before its commit
@@ -141,8 +150,8 @@ impl Store {
             }
             Some(AsOf::Import(n)) => {
                 let log = self.import_log().await?;
-                if n > log.entries.len() as u64 {
-                    return Err(StoreError::NoSuchImport { number: n, last: log.entries.len() as u64 });
+                if n > log.imports() {
+                    return Err(StoreError::NoSuchImport { number: n, last: log.imports() });
                 }
                 match log.version_after_import(name, n) {
                     None => return Ok(None),
@@ -193,10 +202,8 @@ impl Store {
         let name = table.name;
 
         let Some(current) = self.latest(name).await? else {
-            let url = self.table_url(name)?;
-            let created = DeltaTable::try_from_url(url)
-                .await
-                .map_err(|e| StoreError::delta(name, e))?
+            let created = self
+                .new_table(name)?
                 .write(rows)
                 .with_save_mode(SaveMode::Append)
                 .with_table_name(name)
@@ -207,7 +214,7 @@ impl Store {
                 inserted: total,
                 updated: 0,
                 unchanged: 0,
-                version: created.version().map(|v| v as u64),
+                version: created.version(),
             });
         };
 
@@ -233,14 +240,16 @@ impl Store {
             .with_commit_properties(props)
             .when_matched_update(|mut update| {
                 for field in schema.fields().iter().filter(|f| !table.is_key(f.name())) {
-                    update = update.update(field.name().as_str(), qualified("source", field.name()));
+                    update =
+                        update.update(field.name().as_str(), qualified("source", field.name()));
                 }
                 update
             })
             .and_then(|m| {
                 m.when_not_matched_insert(|mut insert| {
                     for field in schema.fields() {
-                        insert = insert.set(field.name().as_str(), qualified("source", field.name()));
+                        insert =
+                            insert.set(field.name().as_str(), qualified("source", field.name()));
                     }
                     insert
                 })
@@ -248,7 +257,7 @@ impl Store {
             .map_err(|e| StoreError::delta(name, e))?
             .await
             .map_err(|e| StoreError::delta(name, e))?;
-        Ok(UpsertCounts { inserted, updated, unchanged, version: merged.version().map(|v| v as u64) })
+        Ok(UpsertCounts { inserted, updated, unchanged, version: merged.version() })
     }
 
     /// The import log, oldest first.
@@ -263,10 +272,11 @@ impl Store {
         batch: RecordBatch,
     ) -> Result<(), StoreError> {
         debug_assert_eq!(name, IMPORT_LOG_TABLE);
-        let url = self.table_url(name)?;
-        DeltaTable::try_from_url(url)
-            .await
-            .map_err(|e| StoreError::delta(name, e))?
+        let table = match self.latest(name).await? {
+            Some(table) => table,
+            None => self.new_table(name)?,
+        };
+        table
             .write([batch])
             .with_save_mode(SaveMode::Append)
             .with_table_name(name)
@@ -288,7 +298,8 @@ pub async fn provider(
 
 async fn first_commit_time(table: &DeltaTable) -> Result<Option<DateTime<Utc>>, StoreError> {
     use futures::TryStreamExt;
-    let infos: Vec<_> = table.history(None).try_collect().await.map_err(|e| StoreError::delta("", e))?;
+    let infos: Vec<_> =
+        table.history(None).try_collect().await.map_err(|e| StoreError::delta("", e))?;
     Ok(infos.iter().filter_map(|i| i.timestamp).min().and_then(DateTime::from_timestamp_millis))
 }
 
@@ -321,17 +332,23 @@ async fn classify(
     let name = table.name;
     let q = |e| StoreError::query(name, e);
     let schema = store_schema(table);
-    let target = ctx.read_table(provider(ctx, name, current).await?).map_err(q)?.alias("t").map_err(q)?;
+    let target =
+        ctx.read_table(provider(ctx, name, current).await?).map_err(q)?.alias("t").map_err(q)?;
     let source = ctx.read_batches(rows).map_err(q)?.alias("s").map_err(q)?;
-    let on: Vec<Expr> =
-        table.key.iter().map(|k| qualified("s", k).eq(qualified("t", k))).collect();
+    let on: Vec<Expr> = table.key.iter().map(|k| qualified("s", k).eq(qualified("t", k))).collect();
     let first_key = table.key[0];
     let is_new = qualified("t", first_key).is_null();
     let changed = schema
         .fields()
         .iter()
         .filter(|f| !table.is_key(f.name()))
-        .map(|f| binary_expr(qualified("s", f.name()), Operator::IsDistinctFrom, qualified("t", f.name())))
+        .map(|f| {
+            binary_expr(
+                qualified("s", f.name()),
+                Operator::IsDistinctFrom,
+                qualified("t", f.name()),
+            )
+        })
         .reduce(Expr::or)
         .unwrap_or_else(|| lit(false));
     let mut select: Vec<Expr> = schema.fields().iter().map(|f| qualified("s", f.name())).collect();
@@ -359,7 +376,10 @@ async fn classify(
         inserted += new;
         updated += batch.num_rows() as u64 - new;
         let columns = batch.columns()[..batch.num_columns() - 1].to_vec();
-        out.push(RecordBatch::try_new(schema.clone(), columns).map_err(|e| StoreError::query(name, e.into()))?);
+        out.push(
+            RecordBatch::try_new(schema.clone(), columns)
+                .map_err(|e| StoreError::query(name, e.into()))?,
+        );
     }
     Ok((out, inserted, updated))
 }

@@ -19,17 +19,21 @@ struct Contact {
 }
 
 fn contacts() -> impl Strategy<Value = Vec<Contact>> {
-    prop::collection::btree_map(0u32..10_000, (1u32..28, 0usize..3, prop::option::of(0u32..100)), 1..60)
-        .prop_map(|m| {
-            m.into_iter()
-                .map(|(id, (day, s, score))| Contact {
-                    id,
-                    day,
-                    segment: ["SMB", "Mid-Market", "Enterprise"][s],
-                    score,
-                })
-                .collect()
-        })
+    prop::collection::btree_map(
+        0u32..10_000,
+        (1u32..28, 0usize..3, prop::option::of(0u32..100)),
+        1..60,
+    )
+    .prop_map(|m| {
+        m.into_iter()
+            .map(|(id, (day, s, score))| Contact {
+                id,
+                day,
+                segment: ["SMB", "Mid-Market", "Enterprise"][s],
+                score,
+            })
+            .collect()
+    })
 }
 
 fn write_csv(path: &Path, rows: &[Contact]) {

@@ -22,12 +22,16 @@ pub async fn run(quiet: bool, args: DemoArgs) -> anyhow::Result<()> {
     prepare_dir(dir)?;
     let started = Instant::now();
     super::init::init(dir, Some("Demo SaaS company (generated)"), "USD", "UTC", true)?;
-    std::fs::write(dir.join(MARKER), "created by `kpiflow demo`; the next demo replaces this directory\n")
-        .with_context(|| format!("writing {}", dir.join(MARKER).display()))?;
+    std::fs::write(
+        dir.join(MARKER),
+        "created by `kpiflow demo`; the next demo replaces this directory\n",
+    )
+    .with_context(|| format!("writing {}", dir.join(MARKER).display()))?;
 
     let exports = dir.join("exports");
     let end_month = super::generate::last_month(chrono::Utc::now().date_naive());
-    let options = GenerateOptions::new(exports.clone(), args.scale, args.seed, OutputFormat::Csv, end_month);
+    let options =
+        GenerateOptions::new(exports.clone(), args.scale, args.seed, OutputFormat::Csv, end_month);
     let summary = super::generate::generate(&options, quiet)?;
     if !quiet {
         println!(
@@ -89,7 +93,8 @@ fn prepare_dir(dir: &Path) -> anyhow::Result<()> {
         return Ok(());
     }
     if dir.join(MARKER).is_file() {
-        std::fs::remove_dir_all(dir).with_context(|| format!("removing the old demo {}", dir.display()))?;
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("removing the old demo {}", dir.display()))?;
         return Ok(());
     }
     let empty = std::fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);

@@ -22,7 +22,8 @@ pub fn run(quiet: bool, args: GenerateArgs) -> anyhow::Result<()> {
         FileFormat::Csv => OutputFormat::Csv,
         FileFormat::Parquet => OutputFormat::Parquet,
     };
-    let mut options = GenerateOptions::new(args.out.clone(), args.scale, args.seed, format, end_month);
+    let mut options =
+        GenerateOptions::new(args.out.clone(), args.scale, args.seed, format, end_month);
     options.currency = args.currency.to_ascii_uppercase();
     let started = Instant::now();
     let summary = generate(&options, quiet)?;

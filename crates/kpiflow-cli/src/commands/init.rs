@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use anyhow::Context;
-use kpiflow_model::config::{CONFIG_FILE, config_template};
 use kpiflow_model::ProjectConfig;
+use kpiflow_model::config::{CONFIG_FILE, config_template};
 
 use crate::UserError;
 use crate::cli::InitArgs;

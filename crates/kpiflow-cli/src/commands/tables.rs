@@ -31,8 +31,17 @@ pub async fn run(project_dir: &Path, args: TablesArgs) -> anyhow::Result<()> {
     if args.log {
         let log = project.store.import_log().await?;
         let mut rows = Rows::new(&[
-            "import", "imported_at", "table", "files", "sha256", "read", "inserted", "updated",
-            "unchanged", "rejected", "version",
+            "import",
+            "imported_at",
+            "table",
+            "files",
+            "sha256",
+            "read",
+            "inserted",
+            "updated",
+            "unchanged",
+            "rejected",
+            "version",
         ]);
         for e in &log.entries {
             rows.push(vec![
@@ -40,7 +49,9 @@ pub async fn run(project_dir: &Path, args: TablesArgs) -> anyhow::Result<()> {
                 json!(e.imported_at.to_rfc3339()),
                 json!(e.table),
                 json!(e.files.join(", ")),
-                json!(e.sha256.iter().map(|s| &s[..s.len().min(12)]).collect::<Vec<_>>().join(", ")),
+                json!(
+                    e.sha256.iter().map(|s| &s[..s.len().min(12)]).collect::<Vec<_>>().join(", ")
+                ),
                 json!(e.rows_read),
                 json!(e.inserted),
                 json!(e.updated),
@@ -80,7 +91,10 @@ pub async fn run(project_dir: &Path, args: TablesArgs) -> anyhow::Result<()> {
     match args.format {
         OutputFormat::Json => {
             let tables: Vec<Value> = infos.iter().map(|i| json!(i)).collect();
-            serde_json::to_writer_pretty(&mut out, &json!({ "tables": tables, "warnings": warnings }))?;
+            serde_json::to_writer_pretty(
+                &mut out,
+                &json!({ "tables": tables, "warnings": warnings }),
+            )?;
             writeln!(out)?;
         }
         OutputFormat::Csv => w.render(args.format, &mut out)?,
@@ -105,8 +119,7 @@ fn print_schema(format: OutputFormat, out: &mut dyn Write) -> anyhow::Result<()>
         write!(out, "{}", kpiflow_model::schema::schema_markdown())?;
         return Ok(());
     }
-    let mut rows =
-        Rows::new(&["table", "column", "type", "required", "key", "rule", "meaning"]);
+    let mut rows = Rows::new(&["table", "column", "type", "required", "key", "rule", "meaning"]);
     for t in TABLES {
         for c in t.columns {
             rows.push(vec![

@@ -280,10 +280,10 @@ impl FilePlan {
                 continue;
             }
             let mut out = Typed::new(plan.column.ty, n);
-            for row in 0..n {
+            for (row, row_errors) in errors.iter_mut().enumerate() {
                 let value = values.and_then(|v| (!v.is_null(row)).then(|| v.value(row)));
                 if let Err(message) = out.push(plan, value, self.timezone) {
-                    errors[row].push(RowError {
+                    row_errors.push(RowError {
                         file: self.file.clone(),
                         line: raw.lines[row],
                         column: Some(plan.column.name.to_owned()),
@@ -306,10 +306,7 @@ impl FilePlan {
             }
         }
 
-        let stage_rows = match &self.stages {
-            None => None,
-            Some(s) => Some(self.stage_rows(s, &typed, raw, &mut errors)),
-        };
+        let stage_rows = self.stages.as_ref().map(|s| self.stage_rows(s, &typed, raw, &mut errors));
 
         let keep: Vec<bool> = errors.iter().map(Vec::is_empty).collect();
         let mask = arrow::array::BooleanArray::from(keep.clone());
@@ -317,7 +314,11 @@ impl FilePlan {
         // the stored one (which the filtered rows satisfy).
         let schema = store_schema(self.table);
         let loose = Arc::new(arrow::datatypes::Schema::new(
-            schema.fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect::<Vec<_>>(),
+            schema
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone().with_nullable(true))
+                .collect::<Vec<_>>(),
         ));
         let batch = RecordBatch::try_new(loose, all).map_err(internal)?;
         let filtered = filter_record_batch(&batch, &mask).map_err(internal)?;
@@ -331,8 +332,7 @@ impl FilePlan {
             }
         };
         let lines = raw.lines.iter().zip(&keep).filter(|(_, k)| **k).map(|(l, _)| *l).collect();
-        let rejected =
-            errors.into_iter().enumerate().filter(|(_, e)| !e.is_empty()).collect();
+        let rejected = errors.into_iter().enumerate().filter(|(_, e)| !e.is_empty()).collect();
         Ok(Converted { rows, lines, stage_rows, rejected })
     }
 
@@ -359,8 +359,8 @@ impl FilePlan {
             return Float64Array::new_null(raw.lines.len());
         };
         let mut out = Float64Builder::with_capacity(amounts.len());
-        for row in 0..amounts.len() {
-            if amounts.is_null(row) || !errors[row].is_empty() {
+        for (row, row_errors) in errors.iter_mut().enumerate().take(amounts.len()) {
+            if amounts.is_null(row) || !row_errors.is_empty() {
                 out.append_null();
                 continue;
             }
@@ -368,11 +368,12 @@ impl FilePlan {
                 out.append_null();
                 continue;
             };
-            let currency = if currencies.is_null(row) { fx.reporting() } else { currencies.value(row) };
+            let currency =
+                if currencies.is_null(row) { fx.reporting() } else { currencies.value(row) };
             match fx.rate(currency, day) {
                 Ok(rate) => out.append_value(amounts.value(row) * rate),
                 Err(message) => {
-                    errors[row].push(RowError {
+                    row_errors.push(RowError {
                         file: self.file.clone(),
                         line: raw.lines[row],
                         column: Some(money.name.to_owned()),
@@ -402,7 +403,7 @@ impl FilePlan {
         let mut entered = TimestampMicrosecondBuilder::new().with_timezone("UTC");
         let mut exited = TimestampMicrosecondBuilder::new().with_timezone("UTC");
         let mut owner = Vec::new();
-        for row in 0..raw.lines.len() {
+        for (row, row_errors) in errors.iter_mut().enumerate().take(raw.lines.len()) {
             let Some(id) = ids.as_ref().filter(|a| !a.is_null(row)).map(|a| a.value(row)) else {
                 continue;
             };
@@ -421,7 +422,7 @@ impl FilePlan {
                         exited.append_null();
                         owner.push(row);
                     }
-                    None => errors[row].push(RowError {
+                    None => row_errors.push(RowError {
                         file: self.file.clone(),
                         line: raw.lines[row],
                         column: Some(format!("stage {name}")),
@@ -480,7 +481,9 @@ impl Typed {
                 Typed::Text(StringBuilder::with_capacity(n, n * 8))
             }
             ColumnType::Integer => Typed::Integer(Int64Builder::with_capacity(n)),
-            ColumnType::Decimal | ColumnType::Money => Typed::Decimal(Float64Builder::with_capacity(n)),
+            ColumnType::Decimal | ColumnType::Money => {
+                Typed::Decimal(Float64Builder::with_capacity(n))
+            }
             ColumnType::Date | ColumnType::Month => Typed::Date(Date32Builder::with_capacity(n)),
             ColumnType::Timestamp => {
                 Typed::Timestamp(TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC"))
@@ -578,13 +581,15 @@ impl Typed {
                     None => bad(self),
                 }
             }
-            Typed::Timestamp(b) => match parse::parse_timestamp(value, plan.format.as_deref(), tz) {
-                Some(v) => {
-                    b.append_value(v);
-                    Ok(())
+            Typed::Timestamp(b) => {
+                match parse::parse_timestamp(value, plan.format.as_deref(), tz) {
+                    Some(v) => {
+                        b.append_value(v);
+                        Ok(())
+                    }
+                    None => bad(self),
                 }
-                None => bad(self),
-            },
+            }
             Typed::Boolean(b) => match parse::parse_bool(value) {
                 Some(v) => {
                     b.append_value(v);

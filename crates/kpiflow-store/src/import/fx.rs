@@ -39,7 +39,11 @@ impl FxRates {
     }
 
     /// Loads the `fx_rates` table of the store (nothing when it does not exist).
-    pub async fn load(store: &Store, reporting: &str, max_age_days: u32) -> Result<FxRates, StoreError> {
+    pub async fn load(
+        store: &Store,
+        reporting: &str,
+        max_age_days: u32,
+    ) -> Result<FxRates, StoreError> {
         let mut fx = FxRates::new(reporting, max_age_days);
         let Some(table) = store.latest("fx_rates").await? else {
             return Ok(fx);

@@ -117,10 +117,8 @@ pub async fn import(
 ) -> Result<ImportOutcome, ImportError> {
     let started = Instant::now();
     let table = request.table;
-    let settings = ConvertSettings {
-        timezone: config.timezone,
-        reporting_currency: config.currency.clone(),
-    };
+    let settings =
+        ConvertSettings { timezone: config.timezone, reporting_currency: config.currency.clone() };
     let max_errors = config.import.max_errors;
 
     // Open every file and resolve the mapping against each header before reading any row.
@@ -186,11 +184,8 @@ pub async fn import(
             let converted = plan.convert(&raw, &fx)?;
             let mut rows = converted.rows;
             let mut lines = converted.lines;
-            let mut rejected: Vec<(Option<usize>, u64, Vec<RowError>)> = converted
-                .rejected
-                .into_iter()
-                .map(|(i, e)| (Some(i), raw.lines[i], e))
-                .collect();
+            let mut rejected: Vec<(Option<usize>, u64, Vec<RowError>)> =
+                converted.rejected.into_iter().map(|(i, e)| (Some(i), raw.lines[i], e)).collect();
             for u in &raw.unreadable {
                 rejected.push((
                     None,
@@ -213,7 +208,11 @@ pub async fn import(
                     keep[row] = false;
                     let line = lines[row];
                     let batch_row = raw.lines.iter().position(|l| *l == line);
-                    rejected.push((batch_row, line, vec![RowError { file: name.clone(), ..error }]));
+                    rejected.push((
+                        batch_row,
+                        line,
+                        vec![RowError { file: name.clone(), ..error }],
+                    ));
                 }
                 let mask = BooleanArray::from(keep.clone());
                 rows = filter_record_batch(&rows, &mask)
@@ -242,7 +241,12 @@ pub async fn import(
                             .header()
                             .iter()
                             .zip(&raw.columns)
-                            .map(|(h, c)| (h.as_str(), (!arrow::array::Array::is_null(c, r)).then(|| c.value(r))))
+                            .map(|(h, c)| {
+                                (
+                                    h.as_str(),
+                                    (!arrow::array::Array::is_null(c, r)).then(|| c.value(r)),
+                                )
+                            })
                             .collect(),
                         None => raw
                             .unreadable
@@ -421,10 +425,12 @@ impl KeyIndex {
         files: &[PathBuf],
     ) -> Result<Vec<(usize, RowError)>, StoreError> {
         let arrays: Vec<_> = self.columns.iter().map(|i| batch.column(*i).clone()).collect();
-        let rows =
-            self.converter.convert_columns(&arrays).map_err(|e| StoreError::Internal(e.to_string()))?;
+        let rows = self
+            .converter
+            .convert_columns(&arrays)
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
         let mut duplicates = Vec::new();
-        for i in 0..batch.num_rows() {
+        for (i, &line) in lines.iter().enumerate().take(batch.num_rows()) {
             let bytes = rows.row(i);
             let mut a = DefaultHasher::new();
             bytes.as_ref().hash(&mut a);
@@ -434,7 +440,7 @@ impl KeyIndex {
             let h = (u128::from(a.finish()) << 64) | u128::from(b.finish());
             match self.seen.get(&h) {
                 None => {
-                    self.seen.insert(h, (file_idx, lines[i]));
+                    self.seen.insert(h, (file_idx, line));
                 }
                 Some(&(first_file, first_line)) => {
                     let key = self
@@ -457,7 +463,7 @@ impl KeyIndex {
                         i,
                         RowError {
                             file: String::new(),
-                            line: lines[i],
+                            line,
                             column: None,
                             source_column: None,
                             value: None,

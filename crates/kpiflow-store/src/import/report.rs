@@ -97,7 +97,9 @@ impl RejectsWriter {
     }
 
     pub fn finish(mut self) -> Result<PathBuf, ImportError> {
-        self.writer.flush().map_err(|source| ImportError::ReadFile { path: self.path.clone(), source })?;
+        self.writer
+            .flush()
+            .map_err(|source| ImportError::ReadFile { path: self.path.clone(), source })?;
         Ok(self.path)
     }
 }

@@ -164,11 +164,12 @@ impl RawReader for CsvReader {
             if self.record.len() != width {
                 unreadable.push(UnreadableRow {
                     line,
-                    raw: self.record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect(),
-                    reason: format!(
-                        "has {} fields, the header has {width}",
-                        self.record.len()
-                    ),
+                    raw: self
+                        .record
+                        .iter()
+                        .map(|f| String::from_utf8_lossy(f).into_owned())
+                        .collect(),
+                    reason: format!("has {} fields, the header has {width}", self.record.len()),
                 });
                 continue;
             }
@@ -186,7 +187,11 @@ impl RawReader for CsvReader {
             if let Some(i) = bad_column {
                 unreadable.push(UnreadableRow {
                     line,
-                    raw: self.record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect(),
+                    raw: self
+                        .record
+                        .iter()
+                        .map(|f| String::from_utf8_lossy(f).into_owned())
+                        .collect(),
                     reason: format!("column `{}` is not valid UTF-8", self.header[i]),
                 });
                 continue;

@@ -145,7 +145,8 @@ mod tests {
     #[test]
     fn keys_values_and_bad_lines() {
         let mut f = tempfile::Builder::new().suffix(".jsonl").tempfile().unwrap();
-        f.write_all(b"{\"a\": 1, \"b\": \"x\"}\n\n[1]\n{\"c\": true, \"a\": null}\nnot json\n").unwrap();
+        f.write_all(b"{\"a\": 1, \"b\": \"x\"}\n\n[1]\n{\"c\": true, \"a\": null}\nnot json\n")
+            .unwrap();
         let mut r = JsonLines.open(f.path(), &ReadOptions::default()).unwrap();
         assert_eq!(r.header(), ["a", "b", "c"]);
         let b = r.next_batch().unwrap().unwrap();

@@ -71,7 +71,10 @@ pub struct UnreadableRow {
 }
 
 /// The format for a file: the one named, else by its ending.
-pub fn format_for(path: &Path, named: Option<&str>) -> Result<&'static dyn ImportFormat, ImportError> {
+pub fn format_for(
+    path: &Path,
+    named: Option<&str>,
+) -> Result<&'static dyn ImportFormat, ImportError> {
     if let Some(name) = named {
         return FORMATS.iter().copied().find(|f| f.name() == name).ok_or_else(|| {
             kpiflow_model::UnknownName::new("format", name, FORMATS.iter().map(|f| f.name())).into()
@@ -115,7 +118,10 @@ mod tests {
     fn formats_are_chosen_by_ending() {
         assert_eq!(format_for(Path::new("a.CSV"), None).map(|f| f.name()).ok(), Some("csv"));
         assert_eq!(format_for(Path::new("a.ndjson"), None).map(|f| f.name()).ok(), Some("jsonl"));
-        assert_eq!(format_for(Path::new("a.parquet"), None).map(|f| f.name()).ok(), Some("parquet"));
+        assert_eq!(
+            format_for(Path::new("a.parquet"), None).map(|f| f.name()).ok(),
+            Some("parquet")
+        );
         assert!(format_for(Path::new("a.xlsx"), None).is_err());
     }
 }

@@ -64,7 +64,7 @@ impl RawReader for ParquetReader {
 
     fn bytes_read(&self) -> u64 {
         // Parquet is read by row groups; report progress in proportion to rows.
-        if self.total == 0 { self.size } else { self.size * self.rows / self.total }
+        (self.size * self.rows).checked_div(self.total).unwrap_or(self.size)
     }
 
     fn next_batch(&mut self) -> Result<Option<RawBatch>, ImportError> {
