@@ -67,10 +67,15 @@ fn a_killed_import_leaves_the_previous_version() {
             .spawn()
             .unwrap();
         std::thread::sleep(at);
-        if child.try_wait().unwrap().is_none() {
+        let running = child.try_wait().unwrap().is_none();
+        if running {
             child.kill().unwrap();
             killed += 1;
         }
+        eprintln!(
+            "import {k}: {} at {at:?} of {full:?}",
+            if running { "killed" } else { "finished" }
+        );
         child.wait().unwrap();
         let (rows, version) = sessions_state(p.path());
         if rows == 1_000 {

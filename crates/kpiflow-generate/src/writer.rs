@@ -29,7 +29,7 @@ use crate::GenerateError;
 const BATCH_ROWS: usize = 65_536;
 /// Rows per Parquet row group: big enough for scans to skip well, small enough that the row
 /// groups the writer holds in memory (one per table) stay in tens of megabytes.
-const ROW_GROUP_ROWS: usize = 262_144;
+const ROW_GROUP_ROWS: usize = 131_072;
 /// CSV writer buffer.
 const CSV_BUFFER: usize = 1 << 18;
 
