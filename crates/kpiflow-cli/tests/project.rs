@@ -57,7 +57,7 @@ fn the_import_log_and_as_of() {
     assert_eq!(log.len(), 2);
     assert_eq!(log[1]["import"], 2);
     assert_eq!(log[1]["version"], 1);
-    assert_eq!(log[0]["sha256"].as_str().unwrap().len(), 12);
+    assert_eq!(log[0]["sha256"].as_str().unwrap().len(), 64);
 
     let contacts = |args: &[&str]| {
         let v = run_json(p.path(), args);

@@ -30,6 +30,8 @@ pub async fn run(project_dir: &Path, args: TablesArgs) -> anyhow::Result<()> {
     let project = Project::open(project_dir)?;
     if args.log {
         let log = project.store.import_log().await?;
+        // People get a short hash; machines the whole one.
+        let short = matches!(args.format, OutputFormat::Table | OutputFormat::Markdown);
         let mut rows = Rows::new(&[
             "import",
             "imported_at",
@@ -50,7 +52,11 @@ pub async fn run(project_dir: &Path, args: TablesArgs) -> anyhow::Result<()> {
                 json!(e.table),
                 json!(e.files.join(", ")),
                 json!(
-                    e.sha256.iter().map(|s| &s[..s.len().min(12)]).collect::<Vec<_>>().join(", ")
+                    e.sha256
+                        .iter()
+                        .map(|s| if short { &s[..s.len().min(12)] } else { s.as_str() })
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 json!(e.rows_read),
                 json!(e.inserted),
