@@ -10,23 +10,33 @@ fn mapping(name: &str) -> String {
     tests_dir().join("mappings").join(name).display().to_string()
 }
 
+/// Imports `file` into `table` through `tests/mappings/<mapping>`; the JSON summary.
+fn import_mapped(
+    project: &std::path::Path,
+    table: &str,
+    file: &std::path::Path,
+    mapping_file: &str,
+) -> serde_json::Value {
+    run_json(
+        project,
+        &[
+            "import",
+            table,
+            file.to_str().unwrap(),
+            "--mapping",
+            &mapping(mapping_file),
+            "--format",
+            "json",
+        ],
+    )
+}
+
 #[test]
 fn olist_mqls_and_deals() {
     let p = project();
     let d = datasets().join("olist");
     let mqls = d.join("olist_marketing_qualified_leads_dataset.csv");
-    let out = run_json(
-        p.path(),
-        &[
-            "import",
-            "contacts",
-            mqls.to_str().unwrap(),
-            "--mapping",
-            &mapping("olist_mqls.toml"),
-            "--format",
-            "json",
-        ],
-    );
+    let out = import_mapped(p.path(), "contacts", &mqls, "olist_mqls.toml");
     // README fact 1: 8,000 MQLs, all ids unique.
     assert_eq!(out["rows_read"], 8000);
     assert_eq!(out["rejected"], 0);
@@ -35,18 +45,7 @@ fn olist_mqls_and_deals() {
     assert_eq!(table_summary(&out, "stage_changes")["inserted"], 8000);
 
     let deals = d.join("olist_closed_deals_dataset.csv");
-    let out = run_json(
-        p.path(),
-        &[
-            "import",
-            "deals",
-            deals.to_str().unwrap(),
-            "--mapping",
-            &mapping("olist_deals.toml"),
-            "--format",
-            "json",
-        ],
-    );
+    let out = import_mapped(p.path(), "deals", &deals, "olist_deals.toml");
     assert_eq!(out["rows_read"], 842);
     assert_eq!(table_summary(&out, "deals")["inserted"], 842);
 
@@ -69,18 +68,7 @@ fn olist_mqls_and_deals() {
 fn facebook_ads_with_bom_and_crlf() {
     let p = project();
     let file = datasets().join("fb-ads-kag/KAG_conversion_data.csv");
-    let out = run_json(
-        p.path(),
-        &[
-            "import",
-            "ad_spend",
-            file.to_str().unwrap(),
-            "--mapping",
-            &mapping("fb_ads.toml"),
-            "--format",
-            "json",
-        ],
-    );
+    let out = import_mapped(p.path(), "ad_spend", &file, "fb_ads.toml");
     // README: 1,143 ads, one row each (the BOM must not turn `ad_id` into `\u{feff}ad_id`).
     assert_eq!(out["rows_read"], 1143);
     assert_eq!(out["rejected"], 0);
@@ -92,18 +80,7 @@ fn facebook_ads_with_bom_and_crlf() {
     assert_eq!(w.get("clicks_above_impressions"), None, "{w:?}");
 
     // Re-importing the same export changes nothing.
-    let again = run_json(
-        p.path(),
-        &[
-            "import",
-            "ad_spend",
-            file.to_str().unwrap(),
-            "--mapping",
-            &mapping("fb_ads.toml"),
-            "--format",
-            "json",
-        ],
-    );
+    let again = import_mapped(p.path(), "ad_spend", &file, "fb_ads.toml");
     let t = table_summary(&again, "ad_spend");
     assert_eq!(
         (t["inserted"].as_u64(), t["updated"].as_u64(), t["unchanged"].as_u64()),

@@ -19,9 +19,9 @@
 //!   never a list of all sessions or contacts. Scale 100 (≈ 10 M sessions, 23 M rows, 2.1 GB of
 //!   CSV) takes about 15 s and 20 MB of memory on one core; Parquet adds the writers' row-group
 //!   buffers (≈ 150 MB).
-//! - **Platform**: the trade-show month, every count and amount derive from the seed; floating
-//!   point functions (`ln`, `exp`) come from the platform's math library, so byte-identity is
-//!   promised on one platform, not across operating systems.
+//! - **Platform**: floating-point functions (`ln`, `exp`, `cos`) come from the platform's math
+//!   library, so byte-identical output is promised on one platform, not across operating
+//!   systems.
 //! - **Valid**: every row obeys the schema's rules (required values, non-negative numbers, deal
 //!   statuses, unique keys), stages come in funnel order after the contact's creation, deals
 //!   belong to existing contacts and close after them, clicks ≤ impressions, sent ≥ delivered ≥

@@ -2,69 +2,19 @@
 //! stage columns, and `--on-error skip` with its rejects file.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use datafusion::prelude::SessionContext;
-use kpiflow_model::{Mapping, ProjectConfig};
-use kpiflow_store::import::{ImportRequest, OnError};
-use kpiflow_store::{ImportOutcome, Store, import};
-
-struct Env {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    config: ProjectConfig,
-    store: Store,
-}
-
-fn env() -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().to_path_buf();
-    let text = kpiflow_model::config::config_template("t", "USD", "Europe/Berlin");
-    let config = ProjectConfig::parse(&text, "kpiflow.toml", &root).unwrap();
-    let store = Store::open(&config.data_dir).unwrap();
-    Env { _dir: dir, root, config, store }
-}
-
-impl Env {
-    fn file(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.root.join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-
-    async fn import(
-        &self,
-        table: &str,
-        files: Vec<PathBuf>,
-        mapping: Option<&str>,
-        on_error: OnError,
-    ) -> Result<ImportOutcome, kpiflow_store::ImportError> {
-        let table = kpiflow_model::table(table).unwrap();
-        let request = ImportRequest {
-            table,
-            files,
-            mapping: mapping.map(|m| Mapping::parse(m, "m.toml", table).unwrap()),
-            format: None,
-            on_error,
-            rejects: self.root.join("rejects.csv"),
-        };
-        import(&self.store, &self.config, &request, &mut |_| {}).await
-    }
-
-    async fn query(&self, sql: &str) -> String {
-        let ctx = SessionContext::new();
-        self.store.register_all(&ctx, None).await.unwrap();
-        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
-        arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string()
-    }
-}
+use common::env;
+use kpiflow_store::import::OnError;
 
 #[tokio::test]
 async fn money_converts_with_the_latest_rate_up_to_the_age_limit() {
-    let e = env();
+    let e = env("Europe/Berlin");
     let rates = e.file("fx.csv", "date,currency,rate\n2024-03-01,EUR,1.10\n2024-03-04,EUR,1.20\n");
     e.import("fx_rates", vec![rates], None, OnError::Fail).await.unwrap();
     // Saturday 2024-03-02 uses Friday's rate; 2024-03-04 its own; USD stays as it is; a deal with
@@ -108,7 +58,7 @@ async fn money_converts_with_the_latest_rate_up_to_the_age_limit() {
 
 #[tokio::test]
 async fn json_lines_and_parquet_read_like_csv() {
-    let e = env();
+    let e = env("Europe/Berlin");
     let jsonl = e.file(
         "s.jsonl",
         "{\"session_id\": \"a\", \"started_at\": \"2024-03-01 10:00:00\", \"visitor_id\": \"v\", \"pageviews\": 3, \"bounced\": false}\n\
@@ -182,7 +132,7 @@ sql = "Became a Sales Qualified Lead Date"
 
 #[tokio::test]
 async fn wide_exports_become_stage_changes_and_skip_writes_rejects() {
-    let e = env();
+    let e = env("Europe/Berlin");
     let file = e.file(
         "hubspot.csv",
         "Record ID,Create Date,Original Source,Became a Marketing Qualified Lead Date,Became a Sales Qualified Lead Date\n\

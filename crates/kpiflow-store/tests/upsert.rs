@@ -2,13 +2,17 @@
 //! several files or imports, gives the same table; an update changes exactly the changed rows.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use datafusion::prelude::SessionContext;
-use kpiflow_model::ProjectConfig;
-use kpiflow_store::import::{ImportRequest, OnError};
-use kpiflow_store::{Store, import};
+use common::Env;
+use kpiflow_store::import::OnError;
 use proptest::prelude::*;
+
+fn env() -> Env {
+    common::env("UTC")
+}
 
 #[derive(Debug, Clone)]
 struct Contact {
@@ -45,46 +49,13 @@ fn write_csv(path: &Path, rows: &[Contact]) {
     std::fs::write(path, text).unwrap();
 }
 
-struct Env {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    config: ProjectConfig,
-    store: Store,
-}
-
-fn env() -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().to_path_buf();
-    let text = kpiflow_model::config::config_template("t", "USD", "UTC");
-    let config = ProjectConfig::parse(&text, "kpiflow.toml", &root).unwrap();
-    let store = Store::open(&config.data_dir).unwrap();
-    Env { _dir: dir, root, config, store }
-}
-
 async fn import_files(env: &Env, files: Vec<PathBuf>) -> kpiflow_store::ImportOutcome {
-    let request = ImportRequest {
-        table: kpiflow_model::table("contacts").unwrap(),
-        files,
-        mapping: None,
-        format: None,
-        on_error: OnError::Fail,
-        rejects: env.root.join("rejects.csv"),
-    };
-    import(&env.store, &env.config, &request, &mut |_| {}).await.unwrap()
+    env.import("contacts", files, None, OnError::Fail).await.unwrap()
 }
 
-/// The table's rows, sorted, as CSV text.
-async fn content(store: &Store) -> String {
-    let ctx = SessionContext::new();
-    store.register_all(&ctx, None).await.unwrap();
-    let batches = ctx
-        .sql("SELECT * FROM contacts ORDER BY contact_id")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
-    arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string()
+/// The table's rows, sorted, as a text table.
+async fn content(env: &Env) -> String {
+    env.query("SELECT * FROM contacts ORDER BY contact_id").await
 }
 
 fn split(rows: &[Contact], cuts: &[usize]) -> Vec<Vec<Contact>> {
@@ -112,13 +83,13 @@ proptest! {
             write_csv(&all, &rows);
             let first = import_files(&one, vec![all.clone()]).await;
             assert_eq!(first.tables[0].counts.inserted, rows.len() as u64);
-            let reference = content(&one.store).await;
+            let reference = content(&one).await;
 
             // The same file again: nothing changes, no commit.
             let again = import_files(&one, vec![all]).await;
             assert_eq!(again.tables[0].counts.unchanged, rows.len() as u64);
             assert_eq!(again.tables[0].counts.version, None);
-            assert_eq!(content(&one.store).await, reference);
+            assert_eq!(content(&one).await, reference);
 
             // The rows split into several files of one import.
             let parts = split(&rows, &cuts);
@@ -133,14 +104,14 @@ proptest! {
                 })
                 .collect();
             import_files(&many, files.clone()).await;
-            assert_eq!(content(&many.store).await, reference);
+            assert_eq!(content(&many).await, reference);
 
             // The same parts as separate imports, in reverse order.
             let seq = env();
             for f in files.iter().rev() {
                 import_files(&seq, vec![f.clone()]).await;
             }
-            assert_eq!(content(&seq.store).await, reference);
+            assert_eq!(content(&seq).await, reference);
         });
     }
 
@@ -179,7 +150,7 @@ proptest! {
             // The table now equals a fresh import of the new export.
             let fresh = env();
             import_files(&fresh, vec![v2]).await;
-            assert_eq!(content(&e.store).await, content(&fresh.store).await);
+            assert_eq!(content(&e).await, content(&fresh).await);
         });
     }
 }

@@ -158,17 +158,16 @@ impl RawReader for CsvReader {
             let position = self.record.position().map_or((0, 0), |p| (p.line(), p.byte()));
             self.bytes = position.1;
             let line = position.0;
-            if self.record.len() == 1 && self.record[0].is_empty() && width > 1 {
-                continue; // a blank line
+            if self.record.len() == 1 && self.record[0].trim_ascii().is_empty() && width > 1 {
+                continue; // a blank line (or a lone `\r`)
             }
+            let lossy = |record: &::csv::ByteRecord| -> Vec<String> {
+                record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect()
+            };
             if self.record.len() != width {
                 unreadable.push(UnreadableRow {
                     line,
-                    raw: self
-                        .record
-                        .iter()
-                        .map(|f| String::from_utf8_lossy(f).into_owned())
-                        .collect(),
+                    raw: lossy(&self.record),
                     reason: format!("has {} fields, the header has {width}", self.record.len()),
                 });
                 continue;
@@ -187,11 +186,7 @@ impl RawReader for CsvReader {
             if let Some(i) = bad_column {
                 unreadable.push(UnreadableRow {
                     line,
-                    raw: self
-                        .record
-                        .iter()
-                        .map(|f| String::from_utf8_lossy(f).into_owned())
-                        .collect(),
+                    raw: lossy(&self.record),
                     reason: format!("column `{}` is not valid UTF-8", self.header[i]),
                 });
                 continue;
@@ -236,7 +231,7 @@ mod tests {
     #[test]
     fn bom_crlf_quotes_and_newlines() {
         let (header, batches) =
-            read_all(b"\xEF\xBB\xBFad_id,name\r\n1,\"a, \"\"b\"\"\r\nc\"\r\n2,\r\n");
+            read_all(b"\xEF\xBB\xBFad_id,name\r\n1,\"a, \"\"b\"\"\r\nc\"\r\n2,\r\n\r\n");
         assert_eq!(header, ["ad_id", "name"]);
         let b = &batches[0];
         assert_eq!(b.columns[1].value(0), "a, \"b\"\r\nc");
