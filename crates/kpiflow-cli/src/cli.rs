@@ -33,6 +33,8 @@ pub enum Command {
     Import(ImportArgs),
     /// Show the tables (rows, dates, versions), the import log, quality warnings or the schema.
     Tables(TablesArgs),
+    /// Show the KPI catalog: every KPI with its formula, unit, direction and sources.
+    Kpis(KpisArgs),
     /// Generate a believable B2B SaaS company's exports, one file per table.
     Generate(GenerateArgs),
     /// Generate the demo company into a fresh project and import it.
@@ -129,6 +131,16 @@ pub struct TablesArgs {
     #[arg(long, value_name = "IMPORT|TIMESTAMP")]
     pub as_of: Option<String>,
     /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct KpisArgs {
+    /// Only the KPIs of this group (traffic, ads, leads, funnel, deals, revenue, ...).
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Output format; markdown prints the full reference (KPIs, measures, parameters).
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
 }

@@ -63,6 +63,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init(args) => commands::init::run(&cli.project, args),
         Command::Import(args) => commands::import::run(&cli.project, cli.quiet, args).await,
         Command::Tables(args) => commands::tables::run(&cli.project, args).await,
+        Command::Kpis(args) => commands::kpis::run(&cli.project, args),
         Command::Generate(args) => commands::generate::run(cli.quiet, args),
         Command::Demo(args) => commands::demo::run(cli.quiet, args).await,
     }
@@ -76,6 +77,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             || cause.is::<kpiflow_model::ConfigError>()
             || cause.is::<kpiflow_model::TomlError>()
             || cause.is::<kpiflow_model::UnknownName>()
+            || cause.is::<kpiflow_catalog::CatalogError>()
             || cause.downcast_ref::<kpiflow_store::ImportError>().is_some_and(|e| e.is_user_error())
             || cause.downcast_ref::<kpiflow_store::StoreError>().is_some_and(|e| e.is_user_error())
             || cause
@@ -110,6 +112,12 @@ mod reference_docs {
     #[test]
     fn cli_reference_is_up_to_date() {
         check_doc("docs/cli.md", &cli_reference());
+    }
+
+    #[test]
+    fn kpi_reference_is_up_to_date() {
+        let catalog = kpiflow_catalog::Catalog::builtin().expect("the built-in catalog loads");
+        check_doc("docs/kpis.md", &catalog.reference_markdown());
     }
 
     #[test]

@@ -80,3 +80,34 @@ fn the_import_log_and_as_of() {
     let out = run(p.path(), &["tables", "--as-of", "last tuesday"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn user_kpis_join_the_catalog_and_are_checked() {
+    let p = project();
+    let config = p.path().join("kpiflow.toml");
+    let base = std::fs::read_to_string(&config).unwrap();
+    let entry = "\n[[measures]]\nid = \"demo_requests\"\nsource = \"events\"\nagg = \"count\"\n\
+                 filter = \"event_type = 'demo_request'\"\n\n[[kpis]]\nid = \"cost_per_demo\"\n\
+                 name = \"Cost per demo request\"\ngroup = \"leads\"\ndescription = \"d\"\n\
+                 question = \"q\"\nformula = \"ad_cost / demo_requests\"\nunit = \"currency\"\n\
+                 direction = \"lower\"\n";
+    std::fs::write(&config, format!("{base}{entry}")).unwrap();
+    let kpis = run_json(p.path(), &["kpis", "--format", "json"]);
+    let mine = kpis.as_array().unwrap().iter().find(|k| k["id"] == "cost_per_demo").unwrap();
+    assert_eq!(mine["source"], "ad_spend, events");
+
+    std::fs::write(
+        &config,
+        format!("{base}{}", entry.replace("ad_cost / demo_requests", "ad_cots / demo_requests")),
+    )
+    .unwrap();
+    let out = run(p.path(), &["kpis"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("KPI `cost_per_demo`: formula `ad_cots / demo_requests`: unknown measure, KPI or parameter `ad_cots` (did you mean `ad_cost`?)"), "{err}");
+
+    // Without a project, the built-in catalog.
+    let nowhere = tempfile::tempdir().unwrap();
+    let builtin = run_json(nowhere.path(), &["kpis", "--format", "json"]);
+    assert!(builtin.as_array().unwrap().len() > 80);
+}

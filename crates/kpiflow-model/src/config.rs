@@ -32,6 +32,9 @@ pub struct ProjectConfig {
     pub data_dir: PathBuf,
     pub funnel: FunnelConfig,
     pub import: ImportConfig,
+    /// The user's `[params]`, `[[measures]]` and `[[kpis]]`, as TOML text for the catalog, which
+    /// checks them (`None` when there are none).
+    pub catalog: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +68,13 @@ struct RawConfig {
     funnel: Option<Spanned<RawFunnel>>,
     #[serde(default)]
     import: Option<RawImport>,
+    /// The user's catalog entries, checked by the catalog crate.
+    #[serde(default)]
+    params: Option<toml::Table>,
+    #[serde(default)]
+    measures: Option<Vec<toml::Table>>,
+    #[serde(default)]
+    kpis: Option<Vec<toml::Table>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -225,7 +235,26 @@ impl ProjectConfig {
             }
         }
 
+        let mut catalog = toml::Table::new();
+        if let Some(p) = raw.params {
+            catalog.insert("params".into(), toml::Value::Table(p));
+        }
+        if let Some(m) = raw.measures {
+            catalog.insert(
+                "measures".into(),
+                toml::Value::Array(m.into_iter().map(toml::Value::Table).collect()),
+            );
+        }
+        if let Some(k) = raw.kpis {
+            catalog.insert(
+                "kpis".into(),
+                toml::Value::Array(k.into_iter().map(toml::Value::Table).collect()),
+            );
+        }
+        let catalog = (!catalog.is_empty()).then(|| catalog.to_string());
+
         Ok(ProjectConfig {
+            catalog,
             name: project.name.unwrap_or_else(|| "kpiflow project".into()),
             currency,
             timezone,
@@ -261,6 +290,26 @@ stages = ["lead", "mql", "sql", "opportunity", "customer"]
 # false: a contact that skips a stage counts as having passed it at the next stage's time
 # (stages only move forward). true: only recorded stages count.
 strict = false
+
+# Your own KPIs, in the form of the built-in catalog (`kpiflow kpis`, docs/kpis.md):
+# [params]
+# gross_margin = 0.75
+#
+# [[kpis]]
+# id = "cost_per_demo"
+# name = "Cost per demo request"
+# group = "leads"
+# description = "Media cost per demo request."
+# question = "What does a demo request cost?"
+# formula = "ad_cost / demo_requests"
+# unit = "currency"
+# direction = "lower"
+#
+# [[measures]]
+# id = "demo_requests"
+# source = "events"
+# agg = "count"
+# filter = "event_type = 'demo_request'"
 
 [import]
 # Row errors collected per import before reading stops.

@@ -4,6 +4,7 @@ pub mod demo;
 pub mod generate;
 pub mod import;
 pub mod init;
+pub mod kpis;
 pub mod tables;
 
 use std::path::Path;
