@@ -6,6 +6,7 @@
 //! checked when the catalog loads, so a report never starts on a broken definition. This crate
 //! is light on purpose: it parses with DataFusion's SQL parser but does not depend on the engine.
 
+pub mod channels;
 pub mod formula;
 pub mod sources;
 
