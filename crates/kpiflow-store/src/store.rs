@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{Array, BooleanArray, RecordBatch};
-use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use chrono::{DateTime, Utc};
 use datafusion::common::{Column as DfColumn, JoinType};
 use datafusion::datasource::TableProvider;
-use datafusion::logical_expr::{Expr, Operator, binary_expr, lit};
+use datafusion::logical_expr::Expr;
 use datafusion::prelude::SessionContext;
 use deltalake::DeltaTable;
 use deltalake::kernel::transaction::CommitProperties;
@@ -321,67 +321,173 @@ fn qualified(relation: &str, name: &str) -> Expr {
     Expr::Column(DfColumn::new(Some(relation), name))
 }
 
-/// Splits `rows` into the rows to write (new or changed) and counts them, with one left join of
-/// the incoming rows against the current table on the key.
+/// Splits `rows` into the rows to write (new or changed) and counts them.
+///
+/// Each row is reduced to its key and a 64-bit digest of its other columns, on both sides (the
+/// target is streamed, a batch at a time); one left join of those small digests on the key says
+/// which incoming rows are new (no match) or changed (other digest), and only those rows are
+/// taken from the incoming batches. Memory is the keys and digests, not two copies of the data.
 async fn classify(
     ctx: &SessionContext,
     table: &Table,
     current: &DeltaTable,
     rows: Vec<RecordBatch>,
 ) -> Result<(Vec<RecordBatch>, u64, u64), StoreError> {
+    use arrow::array::{ArrayRef, UInt32Array, UInt64Array};
+    use arrow::compute::{cast, take};
+    use futures::StreamExt;
+
     let name = table.name;
     let q = |e| StoreError::query(name, e);
+    let internal =
+        |e: arrow::error::ArrowError| StoreError::Internal(format!("classify {name}: {e}"));
     let schema = store_schema(table);
-    let target =
-        ctx.read_table(provider(ctx, name, current).await?).map_err(q)?.alias("t").map_err(q)?;
-    let source = ctx.read_batches(rows).map_err(q)?.alias("s").map_err(q)?;
+    let key_idx: Vec<usize> =
+        (0..schema.fields().len()).filter(|i| table.is_key(schema.field(*i).name())).collect();
+    let value_idx: Vec<usize> =
+        (0..schema.fields().len()).filter(|i| !table.is_key(schema.field(*i).name())).collect();
+    let digests = Digests::new(&schema, &value_idx).map_err(internal)?;
+    let key_fields: Vec<Field> = key_idx.iter().map(|i| schema.field(*i).clone()).collect();
+
+    // Incoming: key, digest, and where the row is.
+    let mut source_fields = key_fields.clone();
+    source_fields.push(Field::new("__digest", DataType::UInt64, false));
+    source_fields.push(Field::new("__batch", DataType::UInt32, false));
+    source_fields.push(Field::new("__row", DataType::UInt32, false));
+    let source_schema = Arc::new(Schema::new(source_fields));
+    let mut source_digests = Vec::with_capacity(rows.len());
+    for (b, batch) in rows.iter().enumerate() {
+        let mut columns: Vec<ArrayRef> = key_idx.iter().map(|i| batch.column(*i).clone()).collect();
+        columns.push(Arc::new(digests.of(batch.columns()).map_err(internal)?));
+        columns.push(Arc::new(UInt32Array::from(vec![b as u32; batch.num_rows()])));
+        columns.push(Arc::new(UInt32Array::from_iter_values(0..batch.num_rows() as u32)));
+        source_digests
+            .push(RecordBatch::try_new(source_schema.clone(), columns).map_err(internal)?);
+    }
+
+    // Current table: key and digest, streamed; columns cast to the stored types (a scan may
+    // read text as Utf8View) so equal values give equal digests.
+    let mut target_fields = key_fields;
+    target_fields.push(Field::new("__digest", DataType::UInt64, false));
+    let target_schema = Arc::new(Schema::new(target_fields));
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let mut stream = ctx
+        .read_table(provider(ctx, name, current).await?)
+        .map_err(q)?
+        .select_columns(&names)
+        .map_err(q)?
+        .execute_stream()
+        .await
+        .map_err(q)?;
+    let mut target_digests = Vec::new();
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(q)?;
+        let columns: Vec<ArrayRef> = schema
+            .fields()
+            .iter()
+            .zip(batch.columns())
+            .map(|(f, c)| {
+                if c.data_type() == f.data_type() { Ok(c.clone()) } else { cast(c, f.data_type()) }
+            })
+            .collect::<Result<_, _>>()
+            .map_err(internal)?;
+        let mut out: Vec<ArrayRef> = key_idx.iter().map(|i| columns[*i].clone()).collect();
+        out.push(Arc::new(digests.of(&columns).map_err(internal)?));
+        target_digests.push(RecordBatch::try_new(target_schema.clone(), out).map_err(internal)?);
+    }
+
+    let source = ctx.read_batches(source_digests).map_err(q)?.alias("s").map_err(q)?;
+    let target = if target_digests.is_empty() {
+        ctx.read_batch(RecordBatch::new_empty(target_schema)).map_err(q)?
+    } else {
+        ctx.read_batches(target_digests).map_err(q)?
+    }
+    .alias("t")
+    .map_err(q)?;
     let on: Vec<Expr> = table.key.iter().map(|k| qualified("s", k).eq(qualified("t", k))).collect();
-    let first_key = table.key[0];
-    let is_new = qualified("t", first_key).is_null();
-    let changed = schema
-        .fields()
-        .iter()
-        .filter(|f| !table.is_key(f.name()))
-        .map(|f| {
-            binary_expr(
-                qualified("s", f.name()),
-                Operator::IsDistinctFrom,
-                qualified("t", f.name()),
-            )
-        })
-        .reduce(Expr::or)
-        .unwrap_or_else(|| lit(false));
-    let mut select: Vec<Expr> = schema.fields().iter().map(|f| qualified("s", f.name())).collect();
-    select.push(is_new.clone().alias("__is_new"));
-    let changes = source
+    let is_new = qualified("t", "__digest").is_null();
+    let changed = qualified("s", "__digest").not_eq(qualified("t", "__digest"));
+    let found = source
         .join_on(target, JoinType::Left, on)
         .map_err(q)?
-        .filter(is_new.or(changed))
+        .filter(is_new.clone().or(changed))
         .map_err(q)?
-        .select(select)
+        .select(vec![qualified("s", "__batch"), qualified("s", "__row"), is_new.alias("__is_new")])
         .map_err(q)?
         .collect()
         .await
         .map_err(q)?;
+
+    // Gather the rows found, batch by batch, in their original order.
+    let mut picked: Vec<Vec<(u32, bool)>> = vec![Vec::new(); rows.len()];
+    for batch in &found {
+        let (Some(b), Some(r), Some(n)) = (
+            batch.column(0).as_any().downcast_ref::<UInt32Array>(),
+            batch.column(1).as_any().downcast_ref::<UInt32Array>(),
+            batch.column(2).as_any().downcast_ref::<BooleanArray>(),
+        ) else {
+            return Err(StoreError::Internal("classify: unexpected join output".into()));
+        };
+        for i in 0..batch.num_rows() {
+            picked[b.value(i) as usize].push((r.value(i), n.value(i)));
+        }
+    }
     let mut inserted = 0u64;
     let mut updated = 0u64;
-    let mut out = Vec::with_capacity(changes.len());
-    for batch in changes {
-        let flags = batch
-            .column(batch.num_columns() - 1)
-            .as_any()
-            .downcast_ref::<BooleanArray>()
-            .ok_or_else(|| StoreError::Internal("__is_new is not boolean".into()))?;
-        let new = flags.true_count() as u64;
+    let mut out = Vec::new();
+    for (batch, mut rows_picked) in rows.iter().zip(picked) {
+        if rows_picked.is_empty() {
+            continue;
+        }
+        rows_picked.sort_unstable();
+        let new = rows_picked.iter().filter(|(_, n)| *n).count() as u64;
         inserted += new;
-        updated += batch.num_rows() as u64 - new;
-        let columns = batch.columns()[..batch.num_columns() - 1].to_vec();
-        out.push(
-            RecordBatch::try_new(schema.clone(), columns)
-                .map_err(|e| StoreError::query(name, e.into()))?,
-        );
+        updated += rows_picked.len() as u64 - new;
+        let indices = UInt64Array::from_iter_values(rows_picked.iter().map(|(r, _)| u64::from(*r)));
+        let columns: Vec<ArrayRef> = batch
+            .columns()
+            .iter()
+            .map(|c| take(c, &indices, None))
+            .collect::<Result<_, _>>()
+            .map_err(internal)?;
+        out.push(RecordBatch::try_new(schema.clone(), columns).map_err(internal)?);
     }
     Ok((out, inserted, updated))
+}
+
+/// A 64-bit digest of a row's non-key columns (their Arrow row encoding, hashed with SipHash).
+/// Two rows with equal values get equal digests; a changed row keeps its digest with a
+/// probability of 2^-64.
+struct Digests {
+    columns: Vec<usize>,
+    converter: arrow::row::RowConverter,
+}
+
+impl Digests {
+    fn new(schema: &Schema, columns: &[usize]) -> Result<Digests, arrow::error::ArrowError> {
+        let fields = columns
+            .iter()
+            .map(|i| arrow::row::SortField::new(schema.field(*i).data_type().clone()))
+            .collect();
+        Ok(Digests { columns: columns.to_vec(), converter: arrow::row::RowConverter::new(fields)? })
+    }
+
+    fn of(
+        &self,
+        all: &[arrow::array::ArrayRef],
+    ) -> Result<arrow::array::UInt64Array, arrow::error::ArrowError> {
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        let arrays: Vec<_> = self.columns.iter().map(|i| all[*i].clone()).collect();
+        let rows = self.converter.convert_columns(&arrays)?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let mut h = DefaultHasher::new();
+                row.as_ref().hash(&mut h);
+                h.finish()
+            })
+            .collect())
+    }
 }
 
 #[cfg(test)]
