@@ -174,3 +174,21 @@ async fn wide_exports_become_stage_changes_and_skip_writes_rejects() {
     let out = e.query("SELECT contact_id, original_source FROM contacts ORDER BY contact_id").await;
     assert!(out.contains("| 1          | ORGANIC_SEARCH  |"), "{out}");
 }
+
+#[tokio::test]
+async fn a_duplicate_row_rejected_in_skip_mode_takes_its_stage_entries_with_it() {
+    let e = env("UTC");
+    let file = e.file(
+        "dup.csv",
+        "Record ID,Create Date,Original Source,Became a Marketing Qualified Lead Date,Became a Sales Qualified Lead Date\n\
+         1,03/01/2024 09:00,Direct Traffic,03/02/2024 10:00,\n\
+         1,03/01/2024 09:00,Direct Traffic,03/09/2024 10:00,03/10/2024 10:00\n",
+    );
+    let out = e.import("contacts", vec![file], Some(HUBSPOT), OnError::Skip).await.unwrap();
+    assert_eq!(out.rejected, 1);
+    assert!(out.errors[0].message.contains("duplicate key (contact_id=`1`)"), "{:?}", out.errors);
+    let stages = out.tables.iter().find(|t| t.table == "stage_changes").unwrap();
+    assert_eq!(stages.counts.inserted, 1, "only the kept row's mql entry");
+    let q = e.query("SELECT stage, entered_at FROM stage_changes").await;
+    assert!(q.contains("2024-03-02T10:00:00Z") && !q.contains("2024-03-09"), "{q}");
+}

@@ -82,6 +82,8 @@ pub struct Converted {
     pub lines: Vec<u64>,
     /// Stage entries from a wide export (in `stage_changes` store form), if the mapping has any.
     pub stage_rows: Option<RecordBatch>,
+    /// The source line of each stage row (the row it was derived from).
+    pub stage_lines: Vec<u64>,
     /// Bad rows: index in the batch and every problem found with it.
     pub rejected: Vec<(usize, Vec<RowError>)>,
 }
@@ -323,17 +325,18 @@ impl FilePlan {
         let batch = RecordBatch::try_new(loose, all).map_err(internal)?;
         let filtered = filter_record_batch(&batch, &mask).map_err(internal)?;
         let rows = RecordBatch::try_new(schema, filtered.columns().to_vec()).map_err(internal)?;
-        let stage_rows = match stage_rows {
-            None => None,
+        let (stage_rows, stage_lines) = match stage_rows {
+            None => (None, Vec::new()),
             Some((batch, owner)) => {
                 let mask: arrow::array::BooleanArray =
                     owner.iter().map(|r| Some(keep[*r])).collect();
-                Some(filter_record_batch(&batch, &mask).map_err(internal)?)
+                let lines = owner.iter().filter(|r| keep[**r]).map(|r| raw.lines[*r]).collect();
+                (Some(filter_record_batch(&batch, &mask).map_err(internal)?), lines)
             }
         };
         let lines = raw.lines.iter().zip(&keep).filter(|(_, k)| **k).map(|(l, _)| *l).collect();
         let rejected = errors.into_iter().enumerate().filter(|(_, e)| !e.is_empty()).collect();
-        Ok(Converted { rows, lines, stage_rows, rejected })
+        Ok(Converted { rows, lines, stage_rows, stage_lines, rejected })
     }
 
     fn to_reporting(

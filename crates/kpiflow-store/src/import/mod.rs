@@ -210,11 +210,13 @@ pub async fn import(
             }
             // Keys must be unique across the whole import.
             let duplicates = keys.check(&rows, &lines, file_idx, &request.files)?;
+            let mut duplicate_lines = std::collections::HashSet::new();
             if !duplicates.is_empty() {
                 let mut keep = vec![true; rows.num_rows()];
                 for (row, error) in duplicates {
                     keep[row] = false;
                     let line = lines[row];
+                    duplicate_lines.insert(line);
                     let batch_row = raw.lines.iter().position(|l| *l == line);
                     rejected.push((
                         batch_row,
@@ -277,15 +279,18 @@ pub async fn import(
                 good.push(rows);
             }
             if let Some(s) = converted.stage_rows.filter(|s| s.num_rows() > 0) {
-                let zeros = vec![0; s.num_rows()];
-                let repeated = stage_keys.check(&s, &zeros, file_idx, &request.files)?;
-                let s = if repeated.is_empty() {
+                // Rows rejected as duplicates take their stage entries with them; the same entry
+                // derived twice is the same fact, kept once.
+                let stage_lines = &converted.stage_lines;
+                let repeated = stage_keys.check(&s, stage_lines, file_idx, &request.files)?;
+                let mut keep: Vec<bool> =
+                    stage_lines.iter().map(|l| !duplicate_lines.contains(l)).collect();
+                for (row, _) in repeated {
+                    keep[row] = false;
+                }
+                let s = if keep.iter().all(|k| *k) {
                     s
                 } else {
-                    let mut keep = vec![true; s.num_rows()];
-                    for (row, _) in repeated {
-                        keep[row] = false;
-                    }
                     filter_record_batch(&s, &BooleanArray::from(keep))
                         .map_err(|e| StoreError::Internal(format!("stage dedupe: {e}")))?
                 };
