@@ -96,11 +96,22 @@ pub fn parse_date(raw: &str, format: Option<&str>) -> Option<NaiveDate> {
 }
 
 /// A month, as the date of its first day: `YYYY-MM`, or any date (truncated to its month).
+/// With a format that has no day (`%m/%Y`, `%b %Y`), the first of the month is assumed.
 pub fn parse_month(raw: &str, format: Option<&str>) -> Option<NaiveDate> {
     let s = raw.trim();
     let b = s.as_bytes();
-    if format.is_none() && b.len() == 7 && b[4] == b'-' {
-        return NaiveDate::from_ymd_opt(digits(&b[0..4])? as i32, digits(&b[5..7])?, 1);
+    if b.len() == 7 && b[4] == b'-' {
+        if let Some(d) = digits(&b[0..4])
+            .zip(digits(&b[5..7]))
+            .and_then(|(y, m)| NaiveDate::from_ymd_opt(y as i32, m, 1))
+        {
+            return Some(d);
+        }
+    }
+    if let Some(f) = format
+        && !["%d", "%e", "%j", "%F", "%D", "%x", "%c"].iter().any(|day| f.contains(day))
+    {
+        return NaiveDate::parse_from_str(&format!("{s} 1"), &format!("{f} %d")).ok();
     }
     parse_date(s, format).and_then(|d| d.with_day(1))
 }
@@ -241,6 +252,10 @@ mod tests {
         assert_eq!(parse_date("01/03/2024", None), None);
         assert_eq!(parse_month("2024-03", None), Some(d));
         assert_eq!(parse_month("2024-03-17", None), Some(d));
+        assert_eq!(parse_month("03/2024", Some("%m/%Y")), Some(d));
+        assert_eq!(parse_month("Mar 2024", Some("%b %Y")), Some(d));
+        assert_eq!(parse_month("2024-03", Some("%d.%m.%Y")), Some(d));
+        assert_eq!(parse_month("17.03.2024", Some("%d.%m.%Y")), Some(d));
         assert_eq!(days_since_epoch(NaiveDate::from_ymd_opt(1970, 1, 2).unwrap()), 1);
         assert_eq!(date_from_days(days_since_epoch(d)), Some(d));
     }

@@ -67,8 +67,11 @@ pub struct UpsertCounts {
     pub inserted: u64,
     pub updated: u64,
     pub unchanged: u64,
-    /// The table version the upsert committed; `None` when nothing changed (no commit).
+    /// The table's version after the upsert (the one it committed, or the current one when
+    /// nothing changed); `None` when there is no table (nothing to write, no table yet).
     pub version: Option<u64>,
+    /// Whether the upsert made a commit (nothing new or changed: no commit).
+    pub committed: bool,
 }
 
 /// The data directory of a project, holding one Delta table per canonical table.
@@ -215,6 +218,7 @@ impl Store {
                 updated: 0,
                 unchanged: 0,
                 version: created.version(),
+                committed: true,
             });
         };
 
@@ -222,7 +226,13 @@ impl Store {
         let (changes, inserted, updated) = classify(&ctx, table, &current, rows).await?;
         let unchanged = total - inserted - updated;
         if inserted + updated == 0 {
-            return Ok(UpsertCounts { inserted, updated, unchanged, version: None });
+            return Ok(UpsertCounts {
+                inserted,
+                updated,
+                unchanged,
+                version: current.version(),
+                committed: false,
+            });
         }
 
         let schema = store_schema(table);
@@ -257,7 +267,13 @@ impl Store {
             .map_err(|e| StoreError::delta(name, e))?
             .await
             .map_err(|e| StoreError::delta(name, e))?;
-        Ok(UpsertCounts { inserted, updated, unchanged, version: merged.version() })
+        Ok(UpsertCounts {
+            inserted,
+            updated,
+            unchanged,
+            version: merged.version(),
+            committed: true,
+        })
     }
 
     /// The import log, oldest first.

@@ -122,9 +122,10 @@ pub fn print_summary(outcome: &ImportOutcome, quiet: bool) {
             t.counts.updated,
             t.counts.unchanged,
             outcome.rejected,
-            match t.counts.version {
-                Some(v) => format!(", table version {v}"),
-                None => ", no change".into(),
+            match (t.counts.committed, t.counts.version) {
+                (true, Some(v)) => format!(", table version {v}"),
+                (false, Some(v)) => format!(", no change (table version {v})"),
+                (_, None) => ", no change".into(),
             },
             outcome.import_number,
             outcome.duration_ms as f64 / 1000.0

@@ -71,6 +71,9 @@ pub struct FilePlan {
     columns: Vec<ColumnPlan>,
     stages: Option<StagePlan>,
     timezone: Tz,
+    /// The project's timezone: the calendar day of a timestamp, for its fx rate, is taken in it
+    /// whatever the mapping's timezone.
+    reporting_timezone: Tz,
 }
 
 /// The outcome of converting one batch.
@@ -80,6 +83,8 @@ pub struct Converted {
     pub rows: RecordBatch,
     /// The source line of each good row.
     pub lines: Vec<u64>,
+    /// The index in the raw batch of each good row.
+    pub kept_rows: Vec<usize>,
     /// Stage entries from a wide export (in `stage_changes` store form), if the mapping has any.
     pub stage_rows: Option<RecordBatch>,
     /// The source line of each stage row (the row it was derived from).
@@ -249,6 +254,7 @@ impl FilePlan {
             columns,
             stages,
             timezone: m.timezone.unwrap_or(settings.timezone),
+            reporting_timezone: settings.timezone,
         })
     }
 
@@ -335,8 +341,9 @@ impl FilePlan {
             }
         };
         let lines = raw.lines.iter().zip(&keep).filter(|(_, k)| **k).map(|(l, _)| *l).collect();
+        let kept_rows = keep.iter().enumerate().filter(|(_, k)| **k).map(|(i, _)| i).collect();
         let rejected = errors.into_iter().enumerate().filter(|(_, e)| !e.is_empty()).collect();
-        Ok(Converted { rows, lines, stage_rows, stage_lines, rejected })
+        Ok(Converted { rows, lines, kept_rows, stage_rows, stage_lines, rejected })
     }
 
     fn to_reporting(
@@ -367,7 +374,7 @@ impl FilePlan {
                 out.append_null();
                 continue;
             }
-            let Some(day) = day_of(&dates, row, self.timezone) else {
+            let Some(day) = day_of(&dates, row, self.reporting_timezone) else {
                 out.append_null();
                 continue;
             };

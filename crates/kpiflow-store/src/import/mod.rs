@@ -123,7 +123,7 @@ pub async fn import(
 
     // Open every file and resolve the mapping against each header before reading any row.
     let options = ReadOptions { delimiter: request.mapping.as_ref().and_then(|m| m.delimiter) };
-    let mut readers: Vec<Box<dyn RawReader>> = Vec::new();
+    let mut formats: Vec<&'static dyn format::ImportFormat> = Vec::new();
     let mut plans: Vec<(String, FilePlan)> = Vec::new();
     let mut bytes_total = 0;
     for path in &request.files {
@@ -135,16 +135,17 @@ pub async fn import(
         let name = path.display().to_string();
         let plan =
             FilePlan::resolve(table, &name, reader.header(), request.mapping.as_ref(), &settings)?;
-        readers.push(reader);
+        // Closed again: files are opened one at a time while reading (an import may name
+        // hundreds of daily exports).
+        drop(reader);
+        formats.push(format);
         plans.push((name, plan));
     }
     // Hash the files on another thread while this one parses.
-    let hashers: Vec<_> = request
-        .files
-        .iter()
-        .cloned()
-        .map(|p| std::thread::spawn(move || sha256_file(&p)))
-        .collect();
+    let to_hash = request.files.clone();
+    let hasher = std::thread::spawn(move || {
+        to_hash.iter().map(|p| sha256_file(p)).collect::<Vec<std::io::Result<String>>>()
+    });
 
     let fx = if table.currency_column().is_some() {
         FxRates::load(store, &config.currency, config.import.fx_max_age_days).await?
@@ -181,7 +182,7 @@ pub async fn import(
     let mut file_rejected = vec![0u64; plans.len()];
     // Files are parsed on their own thread, a few batches ahead of the typing and validation
     // done here: the two halves take about the same time.
-    let batches = read_ahead(readers);
+    let batches = read_ahead(request.files.clone(), formats, options.clone());
     for message in batches {
         let (file_idx, raw, bytes_done) = match message {
             Ok(batch) => batch,
@@ -192,11 +193,15 @@ pub async fn import(
             let converted = plan.convert(&raw, &fx)?;
             let mut rows = converted.rows;
             let mut lines = converted.lines;
-            let mut rejected: Vec<(Option<usize>, u64, Vec<RowError>)> =
-                converted.rejected.into_iter().map(|(i, e)| (Some(i), raw.lines[i], e)).collect();
-            for u in &raw.unreadable {
+            let kept_rows = converted.kept_rows;
+            let mut rejected: Vec<(RowRef, u64, Vec<RowError>)> = converted
+                .rejected
+                .into_iter()
+                .map(|(i, e)| (RowRef::Batch(i), raw.lines[i], e))
+                .collect();
+            for (i, u) in raw.unreadable.iter().enumerate() {
                 rejected.push((
-                    None,
+                    RowRef::Unreadable(i),
                     u.line,
                     vec![RowError {
                         file: name.clone(),
@@ -217,9 +222,8 @@ pub async fn import(
                     keep[row] = false;
                     let line = lines[row];
                     duplicate_lines.insert(line);
-                    let batch_row = raw.lines.iter().position(|l| *l == line);
                     rejected.push((
-                        batch_row,
+                        RowRef::Batch(kept_rows[row]),
                         line,
                         vec![RowError { file: name.clone(), ..error }],
                     ));
@@ -235,7 +239,7 @@ pub async fn import(
             rows_read += read;
             file_rejected[file_idx] += rejected.len() as u64;
             rejected.sort_by_key(|(_, line, _)| *line);
-            for (batch_row, line, row_errors) in rejected {
+            for (row_ref, line, row_errors) in rejected {
                 error_count += 1;
                 row_error_count += row_errors.len();
                 if errors.len() < max_errors {
@@ -246,8 +250,8 @@ pub async fn import(
                         Some(w) => w,
                         None => writer.insert(RejectsWriter::create(path, columns.clone())?),
                     };
-                    let values: Vec<(&str, Option<&str>)> = match batch_row {
-                        Some(r) => plan
+                    let values: Vec<(&str, Option<&str>)> = match row_ref {
+                        RowRef::Batch(r) => plan
                             .header()
                             .iter()
                             .zip(&raw.columns)
@@ -258,18 +262,12 @@ pub async fn import(
                                 )
                             })
                             .collect(),
-                        None => raw
-                            .unreadable
+                        RowRef::Unreadable(u) => plan
+                            .header()
                             .iter()
-                            .find(|u| u.line == line)
-                            .map(|u| {
-                                plan.header()
-                                    .iter()
-                                    .zip(&u.raw)
-                                    .map(|(h, v)| (h.as_str(), Some(v.as_str())))
-                                    .collect()
-                            })
-                            .unwrap_or_default(),
+                            .zip(&raw.unreadable[u].raw)
+                            .map(|(h, v)| (h.as_str(), Some(v.as_str())))
+                            .collect(),
                     };
                     let reasons: Vec<&RowError> = row_errors.iter().collect();
                     w.write(name, line, &reasons, &values)?;
@@ -281,18 +279,35 @@ pub async fn import(
             if let Some(s) = converted.stage_rows.filter(|s| s.num_rows() > 0) {
                 // Rows rejected as duplicates take their stage entries with them; the same entry
                 // derived twice is the same fact, kept once.
-                let stage_lines = &converted.stage_lines;
-                let repeated = stage_keys.check(&s, stage_lines, file_idx, &request.files)?;
-                let mut keep: Vec<bool> =
-                    stage_lines.iter().map(|l| !duplicate_lines.contains(l)).collect();
-                for (row, _) in repeated {
-                    keep[row] = false;
-                }
-                let s = if keep.iter().all(|k| *k) {
+                let dedupe = |e: arrow::error::ArrowError| {
+                    StoreError::Internal(format!("stage dedupe: {e}"))
+                };
+                let (s, stage_lines) = if duplicate_lines.is_empty() {
+                    (s, converted.stage_lines)
+                } else {
+                    let keep: Vec<bool> = converted
+                        .stage_lines
+                        .iter()
+                        .map(|l| !duplicate_lines.contains(l))
+                        .collect();
+                    let lines = converted
+                        .stage_lines
+                        .iter()
+                        .zip(&keep)
+                        .filter(|(_, k)| **k)
+                        .map(|(l, _)| *l)
+                        .collect::<Vec<_>>();
+                    (filter_record_batch(&s, &BooleanArray::from(keep)).map_err(dedupe)?, lines)
+                };
+                let repeated = stage_keys.check(&s, &stage_lines, file_idx, &request.files)?;
+                let s = if repeated.is_empty() {
                     s
                 } else {
-                    filter_record_batch(&s, &BooleanArray::from(keep))
-                        .map_err(|e| StoreError::Internal(format!("stage dedupe: {e}")))?
+                    let mut keep = vec![true; s.num_rows()];
+                    for (row, _) in repeated {
+                        keep[row] = false;
+                    }
+                    filter_record_batch(&s, &BooleanArray::from(keep)).map_err(dedupe)?
                 };
                 stage_batches.push(s);
             }
@@ -315,13 +330,12 @@ pub async fn import(
     }
 
     let mut file_summaries = Vec::new();
-    for (((path, hasher), rows), rejected) in
-        request.files.iter().zip(hashers).zip(file_rows).zip(file_rejected)
+    let hashes =
+        hasher.join().map_err(|_| StoreError::Internal("hashing thread panicked".into()))?;
+    for (((path, hash), rows), rejected) in
+        request.files.iter().zip(hashes).zip(file_rows).zip(file_rejected)
     {
-        let sha256 = hasher
-            .join()
-            .map_err(|_| StoreError::Internal("hashing thread panicked".into()))?
-            .map_err(|source| ImportError::ReadFile { path: path.clone(), source })?;
+        let sha256 = hash.map_err(|source| ImportError::ReadFile { path: path.clone(), source })?;
         file_summaries.push(FileSummary { path: path.clone(), sha256, rows_read: rows, rejected });
     }
     let rejected_total: u64 = file_summaries.iter().map(|f| f.rejected).sum();
@@ -389,18 +403,34 @@ pub async fn import(
     })
 }
 
+/// Where a rejected row's raw values are: a row of the batch, or an unreadable row.
+#[derive(Debug, Clone, Copy)]
+enum RowRef {
+    Batch(usize),
+    Unreadable(usize),
+}
+
 /// One parsed batch: the file it came from, its rows, and the bytes read so far in all files.
 type ReadBatch = (usize, format::RawBatch, u64);
 
 /// Reads every file in order on a separate thread, a few batches ahead of the consumer. The
 /// thread stops at the first error (handed on) or when the consumer drops the iterator.
 fn read_ahead(
-    readers: Vec<Box<dyn RawReader>>,
+    files: Vec<PathBuf>,
+    formats: Vec<&'static dyn format::ImportFormat>,
+    options: ReadOptions,
 ) -> impl Iterator<Item = Result<ReadBatch, ImportError>> {
     let (tx, rx) = std::sync::mpsc::sync_channel(3);
     std::thread::spawn(move || {
         let mut before = 0;
-        for (file_idx, mut reader) in readers.into_iter().enumerate() {
+        for (file_idx, (path, format)) in files.iter().zip(formats).enumerate() {
+            let mut reader: Box<dyn RawReader> = match format.open(path, &options) {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
             loop {
                 match reader.next_batch() {
                     Ok(Some(raw)) => {

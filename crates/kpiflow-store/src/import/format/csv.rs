@@ -33,6 +33,11 @@ impl ImportFormat for Csv {
         head.truncate(n);
         let skip = if head.starts_with(BOM) { BOM.len() } else { 0 };
         let delimiter = options.delimiter.unwrap_or_else(|| sniff_delimiter(&head[skip..]));
+        let file_len = file.metadata().map_err(io)?.len();
+        file.seek(SeekFrom::End(-1)).map_err(io).ok();
+        let mut last = [0u8; 1];
+        let ends_with_newline =
+            file_len == 0 || (file.read(&mut last).map_err(io)? == 1 && last[0] == b'\n');
         file.seek(SeekFrom::Start(skip as u64)).map_err(io)?;
 
         let mut reader = ::csv::ReaderBuilder::new()
@@ -66,6 +71,9 @@ impl ImportFormat for Csv {
             record: ::csv::ByteRecord::new(),
             bytes: skip as u64,
             done: false,
+            skip: skip as u64,
+            file_len,
+            ends_with_newline,
         }))
     }
 }
@@ -114,6 +122,25 @@ struct CsvReader {
     record: ::csv::ByteRecord,
     bytes: u64,
     done: bool,
+    /// Bytes skipped at the start (the BOM), the file's length, and whether it ends with `\n`:
+    /// to place records by their end (see `start_line`).
+    skip: u64,
+    file_len: u64,
+    ends_with_newline: bool,
+}
+
+impl CsvReader {
+    /// The line a record starts on. The csv crate reports a record's start before the blank
+    /// lines it skips, so count back from where the record ends instead: the reader's line after
+    /// the record, less its terminator, less the newlines inside its quoted fields.
+    fn start_line(&self) -> u64 {
+        let end = self.reader.position();
+        let at_eof = end.byte() + self.skip >= self.file_len;
+        let terminated = !(at_eof && !self.ends_with_newline);
+        let inside: u64 =
+            self.record.iter().map(|f| f.iter().filter(|b| **b == b'\n').count() as u64).sum();
+        end.line().saturating_sub(u64::from(terminated)).saturating_sub(inside)
+    }
 }
 
 impl RawReader for CsvReader {
@@ -155,9 +182,8 @@ impl RawReader for CsvReader {
                     continue;
                 }
             }
-            let position = self.record.position().map_or((0, 0), |p| (p.line(), p.byte()));
-            self.bytes = position.1;
-            let line = position.0;
+            self.bytes = self.reader.position().byte() + self.skip;
+            let line = self.start_line();
             if self.record.len() == 1 && self.record[0].trim_ascii().is_empty() && width > 1 {
                 continue; // a blank line (or a lone `\r`)
             }
@@ -246,6 +272,12 @@ mod tests {
         assert_eq!(sniff_delimiter(b"a\tb\tc\n"), b'\t');
         assert_eq!(sniff_delimiter(b"\"a;b\",c,d\n"), b',');
         assert_eq!(sniff_delimiter(b"single\n"), b',');
+    }
+
+    #[test]
+    fn lines_count_blank_lines() {
+        let (_, batches) = read_all(b"a,b\n1,2\n\n3,4\n\n\n5,\"x\ny\"\n6,7");
+        assert_eq!(batches[0].lines, [2, 4, 7, 9]);
     }
 
     #[test]

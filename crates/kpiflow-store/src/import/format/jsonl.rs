@@ -29,8 +29,9 @@ impl ImportFormat for JsonLines {
         // First pass: every key of every object.
         let mut header: Vec<String> = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        for line in BufReader::new(File::open(path).map_err(io)?).lines() {
+        for line in BufReader::new(File::open(path).map_err(io)?).split(b'\n') {
             let line = line.map_err(io)?;
+            let Ok(line) = std::str::from_utf8(&line) else { continue };
             if let Ok(Value::Object(obj)) =
                 serde_json::from_str::<Value>(line.trim().trim_start_matches('\u{feff}'))
             {
@@ -53,7 +54,7 @@ impl ImportFormat for JsonLines {
             header,
             line_no: 0,
             bytes: 0,
-            buf: String::new(),
+            buf: Vec::new(),
         }))
     }
 }
@@ -64,7 +65,7 @@ struct JsonReader {
     header: Vec<String>,
     line_no: u64,
     bytes: u64,
-    buf: String,
+    buf: Vec<u8>,
 }
 
 impl RawReader for JsonReader {
@@ -85,14 +86,22 @@ impl RawReader for JsonReader {
             self.buf.clear();
             let n = self
                 .lines
-                .read_line(&mut self.buf)
+                .read_until(b'\n', &mut self.buf)
                 .map_err(|source| ImportError::ReadFile { path: self.path.clone(), source })?;
             if n == 0 {
                 break;
             }
             self.bytes += n as u64;
             self.line_no += 1;
-            let text = self.buf.trim().trim_start_matches('\u{feff}');
+            let Ok(text) = std::str::from_utf8(&self.buf) else {
+                unreadable.push(UnreadableRow {
+                    line: self.line_no,
+                    raw: vec![String::from_utf8_lossy(&self.buf).trim().to_owned()],
+                    reason: "is not valid UTF-8".into(),
+                });
+                continue;
+            };
+            let text = text.trim().trim_start_matches('\u{feff}');
             if text.is_empty() {
                 continue;
             }
@@ -156,5 +165,16 @@ mod tests {
         assert_eq!(b.columns[2].value(1), "true");
         assert_eq!(b.unreadable.iter().map(|u| u.line).collect::<Vec<_>>(), [3, 5]);
         assert!(r.next_batch().unwrap().is_none());
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_unreadable_row() {
+        let mut f = tempfile::Builder::new().suffix(".jsonl").tempfile().unwrap();
+        f.write_all(b"{\"a\": 1}\n{\"a\": \"\xff\"}\n{\"a\": 3}\n").unwrap();
+        let mut r = JsonLines.open(f.path(), &ReadOptions::default()).unwrap();
+        let b = r.next_batch().unwrap().unwrap();
+        assert_eq!(b.lines, [1, 3]);
+        assert_eq!(b.unreadable[0].line, 2);
+        assert!(b.unreadable[0].reason.contains("UTF-8"));
     }
 }

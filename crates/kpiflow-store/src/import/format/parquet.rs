@@ -102,10 +102,10 @@ impl RawReader for ParquetReader {
     }
 }
 
-/// Empty strings mean "no value", as in CSV.
+/// Values trimmed and empty strings taken as "no value", as in CSV and JSON lines.
 fn blank_to_null(a: StringArray) -> StringArray {
-    if a.iter().any(|v| v.is_some_and(|s| s.trim().is_empty())) {
-        a.iter().map(|v| v.filter(|s| !s.trim().is_empty())).collect()
+    if a.iter().any(|v| v.is_some_and(|s| s.trim().len() != s.len() || s.is_empty())) {
+        a.iter().map(|v| v.map(str::trim).filter(|s| !s.is_empty())).collect()
     } else {
         a
     }
