@@ -100,13 +100,13 @@ pub fn parse_date(raw: &str, format: Option<&str>) -> Option<NaiveDate> {
 pub fn parse_month(raw: &str, format: Option<&str>) -> Option<NaiveDate> {
     let s = raw.trim();
     let b = s.as_bytes();
-    if b.len() == 7 && b[4] == b'-' {
-        if let Some(d) = digits(&b[0..4])
+    if b.len() == 7
+        && b[4] == b'-'
+        && let Some(d) = digits(&b[0..4])
             .zip(digits(&b[5..7]))
             .and_then(|(y, m)| NaiveDate::from_ymd_opt(y as i32, m, 1))
-        {
-            return Some(d);
-        }
+    {
+        return Some(d);
     }
     if let Some(f) = format
         && !["%d", "%e", "%j", "%F", "%D", "%x", "%c"].iter().any(|day| f.contains(day))
