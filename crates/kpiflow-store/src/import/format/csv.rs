@@ -136,7 +136,7 @@ impl CsvReader {
     fn start_line(&self) -> u64 {
         let end = self.reader.position();
         let at_eof = end.byte() + self.skip >= self.file_len;
-        let terminated = !(at_eof && !self.ends_with_newline);
+        let terminated = !at_eof || self.ends_with_newline;
         let inside: u64 =
             self.record.iter().map(|f| f.iter().filter(|b| **b == b'\n').count() as u64).sum();
         end.line().saturating_sub(u64::from(terminated)).saturating_sub(inside)
