@@ -61,6 +61,7 @@ impl ImportFormat for Csv {
             })?;
             header.push(name.trim().to_owned());
         }
+        let next_line = reader.position().line();
         if header.iter().all(String::is_empty) {
             return Err(ImportError::File { file: file_name, message: "the file is empty".into() });
         }
@@ -74,6 +75,7 @@ impl ImportFormat for Csv {
             skip: skip as u64,
             file_len,
             ends_with_newline,
+            next_line,
         }))
     }
 }
@@ -127,19 +129,26 @@ struct CsvReader {
     skip: u64,
     file_len: u64,
     ends_with_newline: bool,
+    /// The line after the previous record (where the next one starts, blank lines aside).
+    next_line: u64,
 }
 
 impl CsvReader {
     /// The line a record starts on. The csv crate reports a record's start before the blank
     /// lines it skips, so count back from where the record ends instead: the reader's line after
     /// the record, less its terminator, less the newlines inside its quoted fields.
-    fn start_line(&self) -> u64 {
+    /// (Usually a record is one line right after the previous one, and no byte is scanned.)
+    fn start_line(&mut self) -> u64 {
         let end = self.reader.position();
         let at_eof = end.byte() + self.skip >= self.file_len;
-        let terminated = !at_eof || self.ends_with_newline;
+        let terminated = u64::from(!at_eof || self.ends_with_newline);
+        let previous_end = std::mem::replace(&mut self.next_line, end.line());
+        if end.line() == previous_end + terminated {
+            return previous_end;
+        }
         let inside: u64 =
             self.record.iter().map(|f| f.iter().filter(|b| **b == b'\n').count() as u64).sum();
-        end.line().saturating_sub(u64::from(terminated)).saturating_sub(inside)
+        end.line().saturating_sub(terminated).saturating_sub(inside)
     }
 }
 
