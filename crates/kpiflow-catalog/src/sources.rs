@@ -81,17 +81,7 @@ fn dimensions(table: &str) -> &'static [&'static str] {
             "region",
         ],
         "events" => &["event_type", "name"],
-        "contacts" => &[
-            "channel",
-            "original_source",
-            "original_campaign",
-            "self_reported_source",
-            "region",
-            "segment",
-            "industry",
-            "business_unit",
-            "owner",
-        ],
+        "contacts" => CONTACT_DIMENSIONS,
         "stage_changes" => &["entity_type", "stage"],
         "deals" => &[
             "channel",
