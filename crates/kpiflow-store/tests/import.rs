@@ -192,3 +192,14 @@ async fn a_duplicate_row_rejected_in_skip_mode_takes_its_stage_entries_with_it()
     let q = e.query("SELECT stage, entered_at FROM stage_changes").await;
     assert!(q.contains("2024-03-02T10:00:00Z") && !q.contains("2024-03-09"), "{q}");
 }
+
+#[tokio::test]
+async fn a_local_time_skipped_by_daylight_saving_is_named() {
+    let e = env("Europe/Berlin");
+    let file = e.file("dst.csv", "session_id,started_at,visitor_id\ns1,2024-03-31 02:30:00,v\n");
+    let err = e.import("sessions", vec![file], None, OnError::Fail).await.unwrap_err().to_string();
+    assert!(
+        err.contains("dst.csv:2: column `started_at`: `2024-03-31 02:30:00`: this local time does not exist in Europe/Berlin"),
+        "{err}"
+    );
+}

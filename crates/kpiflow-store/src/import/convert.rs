@@ -597,6 +597,16 @@ impl Typed {
                         b.append_value(v);
                         Ok(())
                     }
+                    // Valid as a wall-clock time, but skipped by a daylight-saving change.
+                    None if parse::parse_timestamp(value, plan.format.as_deref(), Tz::UTC)
+                        .is_some() =>
+                    {
+                        b.append_null();
+                        Err(format!(
+                            "this local time does not exist in {tz} (clocks moved forward); \
+                             give an offset such as +01:00, or the time after the change"
+                        ))
+                    }
                     None => bad(self),
                 }
             }
