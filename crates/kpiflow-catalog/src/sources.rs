@@ -245,12 +245,8 @@ pub fn sources() -> Vec<Source> {
         .map(|t| {
             let mut columns: Vec<SourceColumn> =
                 t.columns.iter().map(|c| col(c.name, c.ty, c.doc)).collect();
-            for c in t.columns.iter().filter(|c| c.ty == ColumnType::Money) {
-                columns.push(SourceColumn {
-                    name: reporting_name(c.name),
-                    ty: Decimal,
-                    doc: "the amount in the reporting currency",
-                });
+            for name in t.columns.iter().filter_map(|c| c.reporting_name()) {
+                columns.push(col(name, Decimal, "the amount in the reporting currency"));
             }
             columns.extend(derived_columns(t.name));
             Source {
@@ -264,16 +260,6 @@ pub fn sources() -> Vec<Source> {
         .collect();
     out.extend(views());
     out
-}
-
-/// `<money column>_reporting`, as a static name (the money columns are few and fixed).
-fn reporting_name(column: &str) -> &'static str {
-    match column {
-        "cost" => "cost_reporting",
-        "amount" => "amount_reporting",
-        "mrr" => "mrr_reporting",
-        _ => "unknown_reporting",
-    }
 }
 
 #[cfg(test)]
@@ -294,7 +280,6 @@ mod tests {
             let mut cols = HashSet::new();
             for c in &s.columns {
                 assert!(cols.insert(c.name), "{}: duplicate column {}", s.name, c.name);
-                assert_ne!(c.name, "unknown_reporting");
             }
         }
     }

@@ -129,14 +129,16 @@ pub struct Column {
     pub rule: Option<Rule>,
     /// What the column holds, for the schema reference.
     pub doc: &'static str,
+    /// For money: the stored column holding the amount in the reporting currency.
+    reporting: Option<&'static str>,
 }
 
 const fn req(name: &'static str, ty: ColumnType, doc: &'static str) -> Column {
-    Column { name, ty, required: true, rule: None, doc }
+    Column { name, ty, required: true, rule: None, doc, reporting: None }
 }
 
 const fn opt(name: &'static str, ty: ColumnType, doc: &'static str) -> Column {
-    Column { name, ty, required: false, rule: None, doc }
+    Column { name, ty, required: false, rule: None, doc, reporting: None }
 }
 
 impl Column {
@@ -144,9 +146,15 @@ impl Column {
         Column { rule: Some(rule), ..self }
     }
 
+    /// Names the stored column holding this money column in the reporting currency
+    /// (`<name>_reporting`; a test checks the spelling).
+    const fn reported_as(self, reporting: &'static str) -> Column {
+        Column { reporting: Some(reporting), ..self }
+    }
+
     /// The name of the stored column holding this money column in the reporting currency.
-    pub fn reporting_name(&self) -> Option<String> {
-        (self.ty == ColumnType::Money).then(|| format!("{}_reporting", self.name))
+    pub fn reporting_name(&self) -> Option<&'static str> {
+        self.reporting
     }
 }
 
@@ -272,7 +280,9 @@ pub const AD_SPEND: Table = Table {
         opt("business_unit", Text, "business unit the spend belongs to"),
         req("impressions", Integer, "times an ad was shown").with(NonNegative),
         req("clicks", Integer, "clicks on the ads").with(NonNegative),
-        req("cost", Money, "media cost in `currency`").with(NonNegative),
+        req("cost", Money, "media cost in `currency`")
+            .with(NonNegative)
+            .reported_as("cost_reporting"),
         opt("currency", Currency, "currency of `cost`; default: the mapping's, else reporting"),
         opt("conversions", Decimal, "conversions the platform counted").with(NonNegative),
         opt("eligible_impressions", Integer, "impressions the campaign was eligible for")
@@ -378,7 +388,9 @@ pub const DEALS: Table = Table {
         opt("pipeline", Text, "sales pipeline"),
         opt("stage", Text, "current deal stage as the CRM names it"),
         req("status", Text, "open, won or lost").with(OneOf(DEAL_STATUSES)),
-        opt("amount", Money, "deal amount in `currency`").with(NonNegative),
+        opt("amount", Money, "deal amount in `currency`")
+            .with(NonNegative)
+            .reported_as("amount_reporting"),
         opt("currency", Currency, "currency of `amount`"),
         opt("closed_at", Timestamp, "when the deal was won or lost"),
         opt("lost_reason", Text, "why it was lost"),
@@ -398,7 +410,9 @@ pub const REVENUE: Table = Table {
     columns: &[
         req("account_id", Text, "the paying account"),
         req("month", Month, "the month"),
-        req("mrr", Money, "monthly recurring revenue in `currency`").with(NonNegative),
+        req("mrr", Money, "monthly recurring revenue in `currency`")
+            .with(NonNegative)
+            .reported_as("mrr_reporting"),
         opt("currency", Currency, "currency of `mrr`"),
     ],
 };
@@ -484,7 +498,9 @@ pub const COSTS: Table = Table {
         req("category", Text, "salaries, tools, agency, events, content, overhead, ..."),
         req("team", Text, "marketing or sales").with(OneOf(COST_TEAMS)),
         opt("channel", Text, "channel the cost belongs to, if any"),
-        req("amount", Money, "amount in `currency`").with(NonNegative),
+        req("amount", Money, "amount in `currency`")
+            .with(NonNegative)
+            .reported_as("amount_reporting"),
         opt("currency", Currency, "currency of `amount`"),
     ],
 };
@@ -582,6 +598,16 @@ mod tests {
             }
             let time = t.column(t.time_column).expect("time column exists");
             assert!(time.required && time.ty.is_temporal(), "{}.{}", t.name, time.name);
+            for c in t.columns {
+                let expected = (c.ty == ColumnType::Money).then(|| format!("{}_reporting", c.name));
+                assert_eq!(
+                    c.reporting_name().map(str::to_owned),
+                    expected,
+                    "{}.{}",
+                    t.name,
+                    c.name
+                );
+            }
             if t.columns.iter().any(|c| c.ty == ColumnType::Money) {
                 assert!(t.currency_column().is_some(), "{} has money but no currency", t.name);
             }
