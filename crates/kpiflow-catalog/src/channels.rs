@@ -296,6 +296,129 @@ impl ChannelRules {
     }
 }
 
+/// Why the project's channel settings cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelConfigError {
+    #[error("cannot read the source category list {path}: {source}")]
+    Read { path: std::path::PathBuf, source: std::io::Error },
+    #[error("{path}: {error}")]
+    Categories { path: std::path::PathBuf, error: CategoryError },
+    #[error("channels.rules: rule for `{channel}`: {error}")]
+    Rule { channel: String, error: regex::Error },
+}
+
+impl ChannelRules {
+    /// The rules of a project: its `[channels]` rules first, its category list (or the built-in
+    /// one).
+    pub fn from_config(
+        config: &kpiflow_model::config::ChannelsConfig,
+    ) -> Result<ChannelRules, ChannelConfigError> {
+        let mut user = Vec::new();
+        for r in &config.rules {
+            let rule = UserRule::new(
+                &r.channel,
+                r.source.as_deref(),
+                r.medium.as_deref(),
+                r.campaign.as_deref(),
+            )
+            .map_err(|error| ChannelConfigError::Rule { channel: r.channel.clone(), error })?;
+            user.push(rule);
+        }
+        let text = match &config.categories {
+            None => SOURCE_CATEGORIES.to_owned(),
+            Some(path) => std::fs::read_to_string(path)
+                .map_err(|source| ChannelConfigError::Read { path: path.clone(), source })?,
+        };
+        ChannelRules::new(&text, user).map_err(|error| ChannelConfigError::Categories {
+            path: config
+                .categories
+                .clone()
+                .unwrap_or_else(|| "data/source_categories.csv (built-in)".into()),
+            error,
+        })
+    }
+
+    /// The channel of an ad platform, for `ad_spend` rows whose export left `channel` empty
+    /// (DESIGN §3): search engines' ads are Paid Search, social networks' Paid Social.
+    pub fn platform_channel(&self, platform: &str) -> String {
+        let p = platform.trim().to_lowercase();
+        let name = p.trim_end_matches("_ads").trim_end_matches(" ads").trim_end_matches("ads");
+        let group = match name {
+            "google" | "bing" | "microsoft" | "yahoo" | "baidu" | "yandex" | "naver"
+            | "apple_search" | "amazon_search" => "Paid Search",
+            "linkedin" | "meta" | "facebook" | "instagram" | "twitter" | "x" | "tiktok"
+            | "reddit" | "pinterest" | "snapchat" | "quora" => "Paid Social",
+            "youtube" | "vimeo" => "Paid Video",
+            "display" | "dv360" | "gdn" | "criteo" | "adroll" | "taboola" | "outbrain" => "Display",
+            "google_shopping" | "amazon" | "shopping" => "Paid Shopping",
+            "spotify" | "audio" => "Audio",
+            _ => "Paid Other",
+        };
+        group.to_owned()
+    }
+
+    /// The channel a free-text "how did you hear about us" answer names. Answers that name no
+    /// trackable channel (a friend, a podcast, a community) are `Dark Social`: the word-of-mouth
+    /// channels web analytics cannot see. User rules see the answer as the source.
+    pub fn self_reported_channel(&self, answer: &str) -> Option<String> {
+        let a = answer.trim().to_lowercase();
+        if a.is_empty() {
+            return None;
+        }
+        if let Some(rule) = self.user.iter().find(|r| r.matches(&a, "", "")) {
+            return Some(rule.channel.clone());
+        }
+        let has = |words: &[&str]| words.iter().any(|w| a.contains(w));
+        let ad = has(&[" ad", "ads", "advert", "sponsored"]);
+        let social = has(&[
+            "linkedin",
+            "facebook",
+            "instagram",
+            "twitter",
+            "x /",
+            "tiktok",
+            "reddit",
+            "social",
+        ]);
+        let group = if has(&[
+            "friend",
+            "colleague",
+            "word of mouth",
+            "podcast",
+            "slack",
+            "community",
+            "dark social",
+        ]) {
+            "Dark Social"
+        } else if ad && social {
+            "Paid Social"
+        } else if ad && has(&["google", "bing", "search"]) {
+            "Paid Search"
+        } else if ad {
+            "Display"
+        } else if social {
+            "Organic Social"
+        } else if has(&["google", "bing", "search", "blog", "article", "seo"]) {
+            "Organic Search"
+        } else if has(&["youtube", "video"]) {
+            "Organic Video"
+        } else if has(&["newsletter", "email", "e-mail"]) {
+            "Email"
+        } else if has(&["partner", "agency", "affiliate", "reseller"]) {
+            "Affiliates"
+        } else if has(&["event", "trade show", "conference", "webinar", "meetup"]) {
+            "Offline"
+        } else if has(&["review", "g2", "capterra", "directory", "referral"]) {
+            "Referral"
+        } else if has(&["sales", "outreach", "called", "sdr"]) {
+            "Outbound"
+        } else {
+            return Some(self.channel_of_label(&a));
+        };
+        Some(group.to_owned())
+    }
+}
+
 fn is_email(v: &str) -> bool {
     matches!(v, "email" | "e-mail" | "e_mail" | "e mail")
 }
@@ -350,6 +473,64 @@ mod tests {
         assert_eq!(ch(&r, "app", "web-push", ""), "Mobile Push Notifications");
         assert_eq!(ch(&r, "firebase", "x", ""), "Mobile Push Notifications");
         assert_eq!(ch(&r, "conference", "event", ""), "Unassigned");
+    }
+
+    #[test]
+    fn platforms_and_self_reported_answers_map_to_channels() {
+        let r = ChannelRules::default();
+        assert_eq!(r.platform_channel("google_ads"), "Paid Search");
+        assert_eq!(r.platform_channel("microsoft_ads"), "Paid Search");
+        assert_eq!(r.platform_channel("meta_ads"), "Paid Social");
+        assert_eq!(r.platform_channel("LinkedIn Ads"), "Paid Social");
+        assert_eq!(r.platform_channel("youtube"), "Paid Video");
+        assert_eq!(r.platform_channel("newsletter_sponsorship"), "Paid Other");
+        let s = |a: &str| r.self_reported_channel(a);
+        assert_eq!(s(""), None);
+        assert_eq!(s("A friend or colleague").as_deref(), Some("Dark Social"));
+        assert_eq!(s("Podcast").as_deref(), Some("Dark Social"));
+        assert_eq!(s("LinkedIn ad").as_deref(), Some("Paid Social"));
+        assert_eq!(s("Google ad").as_deref(), Some("Paid Search"));
+        assert_eq!(s("LinkedIn post").as_deref(), Some("Organic Social"));
+        assert_eq!(s("X / Twitter").as_deref(), Some("Organic Social"));
+        assert_eq!(s("Google search").as_deref(), Some("Organic Search"));
+        assert_eq!(s("Blog article").as_deref(), Some("Organic Search"));
+        assert_eq!(s("Newsletter").as_deref(), Some("Email"));
+        assert_eq!(s("Our agency").as_deref(), Some("Affiliates"));
+        assert_eq!(s("Event / trade show").as_deref(), Some("Offline"));
+        assert_eq!(s("G2 review").as_deref(), Some("Referral"));
+        assert_eq!(s("Sales outreach").as_deref(), Some("Outbound"));
+        let user = ChannelRules::new(
+            SOURCE_CATEGORIES,
+            vec![UserRule::new("Podcasts", Some(".*podcast.*"), None, None).unwrap()],
+        )
+        .unwrap();
+        assert_eq!(user.self_reported_channel("Podcast").as_deref(), Some("Podcasts"));
+    }
+
+    #[test]
+    fn project_rules_come_first_and_categories_can_be_replaced() {
+        let dir = std::env::temp_dir().join(format!("kpiflow-cat-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("cats.csv");
+        std::fs::write(&path, "source,category\nmysearch.example,search\n").unwrap();
+        let config = kpiflow_model::config::ChannelsConfig {
+            categories: Some(path.clone()),
+            rules: vec![kpiflow_model::config::ChannelRuleConfig {
+                channel: "Events".into(),
+                source: None,
+                medium: Some("event|trade_?show".into()),
+                campaign: None,
+            }],
+        };
+        let r = ChannelRules::from_config(&config).unwrap();
+        assert_eq!(r.group("conference", "event", ""), "Events");
+        assert_eq!(r.group("mysearch.example", "organic", ""), "Organic Search");
+        // google.com is no longer a search site with the replaced list: a plain referral.
+        assert_eq!(r.group("google.com", "referral", ""), "Referral");
+        std::fs::write(&path, "source,category\nx.example,radio\n").unwrap();
+        let err = ChannelRules::from_config(&config).unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("`radio` is not a category"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

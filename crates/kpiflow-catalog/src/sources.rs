@@ -59,7 +59,10 @@ fn derived_columns(table: &str) -> Vec<SourceColumn> {
             col("self_reported_channel", Text, "self-reported source mapped to a channel"),
             col("response_minutes", Decimal, "minutes from creation to first response"),
         ],
-        "deals" => vec![col("channel", Text, "the deal's contact's channel")],
+        "deals" => vec![
+            col("channel", Text, "the deal's contact's channel"),
+            col("original_source", Text, "the deal's contact's original source"),
+        ],
         _ => Vec::new(),
     }
 }
@@ -85,6 +88,7 @@ fn dimensions(table: &str) -> &'static [&'static str] {
         "stage_changes" => &["entity_type", "stage"],
         "deals" => &[
             "channel",
+            "original_source",
             "pipeline",
             "stage",
             "owner",
@@ -197,6 +201,7 @@ fn views() -> Vec<Source> {
                     "days from first touch to close (negative: closed before it)",
                 ),
                 col("channel", Text, "the deal's channel"),
+                col("original_source", Text, "the deal's contact's original source"),
                 col("pipeline", Text, "deals.pipeline"),
                 col("owner", Text, "deals.owner"),
                 col("product", Text, "deals.product"),
@@ -206,6 +211,7 @@ fn views() -> Vec<Source> {
             ],
             dimensions: &[
                 "channel",
+                "original_source",
                 "pipeline",
                 "owner",
                 "product",

@@ -35,6 +35,9 @@ pub enum Command {
     Tables(TablesArgs),
     /// Show the KPI catalog: every KPI with its formula, unit, direction and sources.
     Kpis(KpisArgs),
+    /// Compute KPIs: split by dimensions, per day, week, month, quarter, year or fiscal period,
+    /// compared with the previous period or a year earlier.
+    Report(ReportArgs),
     /// Generate a believable B2B SaaS company's exports, one file per table.
     Generate(GenerateArgs),
     /// Generate the demo company into a fresh project and import it.
@@ -141,6 +144,87 @@ pub struct KpisArgs {
     #[arg(long)]
     pub group: Option<String>,
     /// Output format; markdown prints the full reference (KPIs, measures, parameters).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GrainArg {
+    Day,
+    /// ISO week (Monday to Sunday).
+    Week,
+    Month,
+    Quarter,
+    Year,
+    /// Quarters of the fiscal year (project.fiscal_year_start_month).
+    FiscalQuarter,
+    FiscalYear,
+    /// The whole period as one figure.
+    Total,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompareArg {
+    /// The previous period of the same grain (for total: of the same length).
+    Previous,
+    /// The same period a year earlier.
+    Yoy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RateArg {
+    /// Later-stage entries in the period ÷ earlier-stage entries in the period.
+    Period,
+    /// Of those entering the earlier stage in the period, the share reaching the later one
+    /// within --window days.
+    Cohort,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// KPI ids, comma-separated (`kpiflow kpis` lists them). Without: the overview, every
+    /// non-vanity KPI with data.
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub kpi: Vec<String>,
+    /// Split by these dimensions, comma-separated (channel, campaign, region, segment,
+    /// original_source, owner, ...).
+    #[arg(long, value_delimiter = ',', value_name = "DIM,...")]
+    pub by: Vec<String>,
+    /// Time grain. Default: month without a period, total with one.
+    #[arg(long, value_enum)]
+    pub grain: Option<GrainArg>,
+    /// The period: 2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-14, FY2026 or FY2026-Q1 (fiscal
+    /// years are named by the year they end in). Default: the 12 months up to the last month
+    /// with data.
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub period: Option<String>,
+    /// First day of a custom period (YYYY-MM-DD).
+    #[arg(long, requires = "to", value_name = "DATE")]
+    pub from: Option<String>,
+    /// Last day of a custom period, included (YYYY-MM-DD).
+    #[arg(long, requires = "from", value_name = "DATE")]
+    pub to: Option<String>,
+    /// Compare each figure with the previous period or the same period a year earlier.
+    #[arg(long, value_enum)]
+    pub compare: Option<CompareArg>,
+    /// Keep rows where DIM equals VALUE; repeat it (several values of one dimension are
+    /// alternatives).
+    #[arg(long = "where", value_name = "DIM=VALUE")]
+    pub filters: Vec<String>,
+    /// How stage conversion rates are computed.
+    #[arg(long, value_enum, default_value = "period")]
+    pub rate: RateArg,
+    /// Conversion window of cohort rates, in days.
+    #[arg(long, default_value_t = 90, value_name = "DAYS")]
+    pub window: u32,
+    /// Every KPI of the catalog, vanity ones and those without data included.
+    #[arg(long, conflicts_with = "kpi")]
+    pub all: bool,
+    /// The store as it was right after import N, or at a time (RFC 3339).
+    #[arg(long, value_name = "N|TIME")]
+    pub as_of: Option<String>,
+    /// Output format. CSV and JSON carry plain numbers: rates as fractions, money in the
+    /// reporting currency, an empty cell (or null) for no value.
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
 }

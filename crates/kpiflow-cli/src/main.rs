@@ -64,6 +64,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => commands::import::run(&cli.project, cli.quiet, args).await,
         Command::Tables(args) => commands::tables::run(&cli.project, args).await,
         Command::Kpis(args) => commands::kpis::run(&cli.project, args),
+        Command::Report(args) => commands::report::run(&cli.project, args).await,
         Command::Generate(args) => commands::generate::run(cli.quiet, args),
         Command::Demo(args) => commands::demo::run(cli.quiet, args).await,
     }
@@ -78,6 +79,10 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             || cause.is::<kpiflow_model::TomlError>()
             || cause.is::<kpiflow_model::UnknownName>()
             || cause.is::<kpiflow_catalog::CatalogError>()
+            || cause.is::<kpiflow_catalog::channels::ChannelConfigError>()
+            || cause
+                .downcast_ref::<kpiflow_engine::EngineError>()
+                .is_some_and(|e| e.is_user_error())
             || cause.downcast_ref::<kpiflow_store::ImportError>().is_some_and(|e| e.is_user_error())
             || cause.downcast_ref::<kpiflow_store::StoreError>().is_some_and(|e| e.is_user_error())
             || cause

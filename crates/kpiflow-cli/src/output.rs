@@ -13,13 +13,13 @@ use crate::cli::OutputFormat;
 /// Rows of named columns.
 #[derive(Debug, Clone, Default)]
 pub struct Rows {
-    pub columns: Vec<&'static str>,
+    pub columns: Vec<String>,
     pub rows: Vec<Vec<Value>>,
 }
 
 impl Rows {
-    pub fn new(columns: &[&'static str]) -> Rows {
-        Rows { columns: columns.to_vec(), rows: Vec::new() }
+    pub fn new(columns: &[&str]) -> Rows {
+        Rows { columns: columns.iter().map(|c| (*c).to_owned()).collect(), rows: Vec::new() }
     }
 
     pub fn push(&mut self, row: Vec<Value>) {
@@ -33,7 +33,7 @@ impl Rows {
                 let mut t = comfy_table::Table::new();
                 t.load_style(presets::UTF8_FULL_CONDENSED)
                     .set_content_arrangement(ContentArrangement::Dynamic)
-                    .set_header(self.columns.iter().copied());
+                    .set_header(self.columns.iter());
                 for row in &self.rows {
                     t.add_row(row.iter().map(|v| {
                         let cell = Cell::new(display(v));
@@ -59,7 +59,7 @@ impl Rows {
                             self.columns
                                 .iter()
                                 .zip(row)
-                                .map(|(c, v)| ((*c).to_owned(), v.clone()))
+                                .map(|(c, v)| (c.clone(), v.clone()))
                                 .collect(),
                         )
                     })

@@ -32,6 +32,7 @@ pub struct ProjectConfig {
     pub data_dir: PathBuf,
     pub funnel: FunnelConfig,
     pub import: ImportConfig,
+    pub channels: ChannelsConfig,
     /// The user's `[params]`, `[[measures]]` and `[[kpis]]`, as TOML text for the catalog, which
     /// checks them (`None` when there are none).
     pub catalog: Option<String>,
@@ -43,6 +44,27 @@ pub struct FunnelConfig {
     pub stages: Vec<String>,
     /// When true, a contact that skips a stage does not count as having passed it.
     pub strict: bool,
+}
+
+/// Channel grouping settings (`[channels]`): user rules evaluated before GA4's, and an optional
+/// replacement of the built-in source category list.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChannelsConfig {
+    /// A CSV file (`source,category`) replacing the built-in list of search, social, video and
+    /// shopping sites; absolute path.
+    pub categories: Option<PathBuf>,
+    /// User rules in order; the first whose patterns all match wins.
+    pub rules: Vec<ChannelRuleConfig>,
+}
+
+/// One user channel rule: each pattern given is a regular expression matched against the whole
+/// (lower-cased) source, medium or campaign, ignoring case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelRuleConfig {
+    pub channel: String,
+    pub source: Option<String>,
+    pub medium: Option<String>,
+    pub campaign: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +90,8 @@ struct RawConfig {
     funnel: Option<Spanned<RawFunnel>>,
     #[serde(default)]
     import: Option<RawImport>,
+    #[serde(default)]
+    channels: Option<RawChannels>,
     /// The user's catalog entries, checked by the catalog crate.
     #[serde(default)]
     params: Option<toml::Table>,
@@ -95,6 +119,23 @@ struct RawFunnel {
     stages: Spanned<Vec<Spanned<String>>>,
     #[serde(default)]
     strict: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChannels {
+    categories: Option<Spanned<String>>,
+    #[serde(default)]
+    rules: Vec<Spanned<RawChannelRule>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChannelRule {
+    channel: Spanned<String>,
+    source: Option<Spanned<String>>,
+    medium: Option<Spanned<String>>,
+    campaign: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -235,6 +276,60 @@ impl ProjectConfig {
             }
         }
 
+        let mut channels = ChannelsConfig::default();
+        if let Some(c) = raw.channels {
+            if let Some(path) = c.categories {
+                if path.get_ref().trim().is_empty() {
+                    return Err(at(path.span(), "channels.categories", "must not be empty".into()));
+                }
+                channels.categories = Some(project_dir.join(path.get_ref()));
+            }
+            for rule in c.rules {
+                let span = rule.span();
+                let rule = rule.into_inner();
+                if rule.channel.get_ref().trim().is_empty() {
+                    return Err(at(
+                        rule.channel.span(),
+                        "channels.rules.channel",
+                        "a rule needs a channel name".into(),
+                    ));
+                }
+                let mut patterns = Vec::new();
+                for (key, p) in [
+                    ("source", &rule.source),
+                    ("medium", &rule.medium),
+                    ("campaign", &rule.campaign),
+                ] {
+                    let Some(p) = p else {
+                        patterns.push(None);
+                        continue;
+                    };
+                    if let Err(e) = regex_syntax::Parser::new().parse(p.get_ref()) {
+                        return Err(at(
+                            p.span(),
+                            &format!("channels.rules.{key}"),
+                            format!("`{}` is not a regular expression: {e}", p.get_ref()),
+                        ));
+                    }
+                    patterns.push(Some(p.get_ref().clone()));
+                }
+                if patterns.iter().all(Option::is_none) {
+                    return Err(at(
+                        span,
+                        "channels.rules",
+                        "a rule needs at least one of source, medium, campaign".into(),
+                    ));
+                }
+                let mut patterns = patterns.into_iter();
+                channels.rules.push(ChannelRuleConfig {
+                    channel: rule.channel.get_ref().trim().to_owned(),
+                    source: patterns.next().flatten(),
+                    medium: patterns.next().flatten(),
+                    campaign: patterns.next().flatten(),
+                });
+            }
+        }
+
         let mut catalog = toml::Table::new();
         if let Some(p) = raw.params {
             catalog.insert("params".into(), toml::Value::Table(p));
@@ -262,6 +357,7 @@ impl ProjectConfig {
             data_dir,
             funnel,
             import,
+            channels,
         })
     }
 }
@@ -290,6 +386,15 @@ stages = ["lead", "mql", "sql", "opportunity", "customer"]
 # false: a contact that skips a stage counts as having passed it at the next stage's time
 # (stages only move forward). true: only recorded stages count.
 strict = false
+
+# Channel grouping: GA4's default rules decide a session's channel from its source, medium,
+# campaign, referrer and click id. Rules here are tried first, in order; each pattern is a regular
+# expression matched against the whole value, ignoring case. Changing them needs no re-import.
+# [channels]
+# categories = "source_categories.csv"   # replaces the built-in `source,category` list
+# [[channels.rules]]
+# channel = "Events"
+# medium = "event|trade_?show"
 
 # Your own KPIs, in the form of the built-in catalog (`kpiflow kpis`, docs/kpis.md):
 # [params]

@@ -222,12 +222,22 @@ impl Table {
 
 /// A name that is not in a list, with the closest candidates.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {kind} `{name}`{}; expected one of: {}", suggestion_text(.suggestion), .candidates.join(", "))]
+#[error("unknown {kind} `{name}`{}; expected one of: {}", suggestion_text(.suggestion), candidates_text(.candidates))]
 pub struct UnknownName {
     pub kind: &'static str,
     pub name: String,
     pub suggestion: Option<String>,
     pub candidates: Vec<String>,
+}
+
+/// The candidates, all of them when there are few; a long list (87 KPIs) is cut short.
+fn candidates_text(c: &[String]) -> String {
+    const SHOWN: usize = 20;
+    if c.len() <= SHOWN {
+        c.join(", ")
+    } else {
+        format!("{}, … ({} more)", c[..SHOWN].join(", "), c.len() - SHOWN)
+    }
 }
 
 fn suggestion_text(s: &Option<String>) -> String {

@@ -14,6 +14,18 @@ use super::Project;
 use crate::UserError;
 use crate::cli::DemoArgs;
 
+const DEMO_CHANNEL_RULES: &str = r#"
+# The demo company's channel rules (tried before GA4's defaults).
+[channels]
+[[channels.rules]]
+channel = "Offline"
+medium = "event"
+
+[[channels.rules]]
+channel = "Affiliates"
+medium = "partner"
+"#;
+
 /// Marks a directory as a demo project that `demo` may replace.
 const MARKER: &str = ".kpiflow-demo";
 
@@ -22,6 +34,14 @@ pub async fn run(quiet: bool, args: DemoArgs) -> anyhow::Result<()> {
     prepare_dir(dir)?;
     let started = Instant::now();
     super::init::init(dir, Some("Demo SaaS company (generated)"), "USD", "UTC", true)?;
+    // The demo company tags trade-show and webinar links `utm_medium=event` and partner links
+    // `utm_medium=partner`: its own channel rules, as a real team would write them.
+    let config_path = dir.join(kpiflow_model::config::CONFIG_FILE);
+    let mut config_text = std::fs::read_to_string(&config_path)
+        .with_context(|| format!("reading {}", config_path.display()))?;
+    config_text.push_str(DEMO_CHANNEL_RULES);
+    std::fs::write(&config_path, config_text)
+        .with_context(|| format!("writing {}", config_path.display()))?;
     std::fs::write(
         dir.join(MARKER),
         "created by `kpiflow demo`; the next demo replaces this directory\n",

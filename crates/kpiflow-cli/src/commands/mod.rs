@@ -5,6 +5,7 @@ pub mod generate;
 pub mod import;
 pub mod init;
 pub mod kpis;
+pub mod report;
 pub mod tables;
 
 use std::path::Path;
@@ -24,4 +25,16 @@ impl Project {
         let store = Store::open(&config.data_dir)?;
         Ok(Project { config, store })
     }
+}
+
+/// `--as-of N|TIME`, checked.
+pub fn parse_as_of(raw: Option<&str>) -> anyhow::Result<Option<kpiflow_store::AsOf>> {
+    let Some(raw) = raw else { return Ok(None) };
+    let as_of = kpiflow_store::AsOf::parse(raw).ok_or_else(|| {
+        crate::UserError(format!(
+            "--as-of `{raw}`: expected an import number (1, 2, ...; see `kpiflow tables \
+             --log`) or a time such as 2025-03-01 or 2025-03-01T12:00:00Z"
+        ))
+    })?;
+    Ok(Some(as_of))
 }

@@ -4,29 +4,20 @@ use std::io::Write;
 use std::path::Path;
 
 use kpiflow_model::TABLES;
-use kpiflow_store::AsOf;
 use kpiflow_store::inspect::{quality_warnings, table_infos};
 use serde_json::{Value, json};
 
 use super::Project;
+use crate::Unsuccessful;
 use crate::cli::{OutputFormat, TablesArgs};
 use crate::output::Rows;
-use crate::{Unsuccessful, UserError};
 
 pub async fn run(project_dir: &Path, args: TablesArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if args.schema {
         return print_schema(args.format, &mut out);
     }
-    let as_of = match &args.as_of {
-        None => None,
-        Some(raw) => Some(AsOf::parse(raw).ok_or_else(|| {
-            UserError(format!(
-                "--as-of `{raw}`: expected an import number (1, 2, ...; see `kpiflow tables \
-                 --log`) or a time such as 2025-03-01 or 2025-03-01T12:00:00Z"
-            ))
-        })?),
-    };
+    let as_of = super::parse_as_of(args.as_of.as_deref())?;
     let project = Project::open(project_dir)?;
     if args.log {
         let log = project.store.import_log().await?;

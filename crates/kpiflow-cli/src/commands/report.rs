@@ -1,0 +1,250 @@
+//! `kpiflow report`: KPIs split by dimensions, per grain, over a period, with comparisons.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use kpiflow_catalog::Direction;
+use kpiflow_catalog::channels::ChannelRules;
+use kpiflow_engine::report::format_value;
+use kpiflow_engine::{Compare, Engine, Grain, Period, RateKind, Report, ReportRequest};
+use serde_json::{Map, Value, json};
+
+use super::Project;
+use crate::UserError;
+use crate::cli::{CompareArg, GrainArg, OutputFormat, RateArg, ReportArgs};
+use crate::output::Rows;
+
+pub async fn run(project_dir: &Path, args: ReportArgs) -> anyhow::Result<()> {
+    let project = Project::open(project_dir)?;
+    let as_of = super::parse_as_of(args.as_of.as_deref())?;
+    let engine = open_engine(&project, as_of).await?;
+    let request = resolve(&args, &engine)?;
+    let report = engine.report(&request).await?;
+    let mut out = std::io::stdout().lock();
+    print(&report, args.format, &project.config.currency, &mut out)?;
+    if args.format != OutputFormat::Json {
+        for w in &report.warnings {
+            eprintln!("note: {w}");
+        }
+    }
+    Ok(())
+}
+
+/// The engine over the project's store, with its catalog and channel rules.
+pub async fn open_engine(
+    project: &Project,
+    as_of: Option<kpiflow_store::AsOf>,
+) -> anyhow::Result<Engine> {
+    let catalog = super::kpis::load_catalog(Some(&project.config))?;
+    let rules = ChannelRules::from_config(&project.config.channels)?;
+    Engine::open(&project.store, &project.config, catalog, rules, as_of)
+        .await
+        .context("opening the store")
+}
+
+/// Resolves the command line into a request: dates and periods parsed, filters split.
+fn resolve(args: &ReportArgs, engine: &Engine) -> anyhow::Result<ReportRequest> {
+    let calendar = engine.calendar();
+    let period = match (&args.period, &args.from, &args.to) {
+        (Some(p), _, _) => {
+            Some(Period::parse(p, &calendar).map_err(|e| UserError(format!("--period: {e}")))?)
+        }
+        (None, Some(from), Some(to)) => {
+            let date = |flag: &str, v: &str| {
+                v.parse::<chrono::NaiveDate>().map_err(|_| {
+                    UserError(format!("--{flag} `{v}` is not a date; expected YYYY-MM-DD"))
+                })
+            };
+            Some(
+                Period::between(date("from", from)?, date("to", to)?)
+                    .map_err(|e| UserError(format!("--from/--to: {e}")))?,
+            )
+        }
+        _ => None,
+    };
+    let mut filters = Vec::new();
+    for f in &args.filters {
+        let (dim, value) = f.split_once('=').ok_or_else(|| {
+            UserError(format!("--where `{f}`: expected DIM=VALUE, such as channel=Email"))
+        })?;
+        filters.push((dim.trim().to_owned(), value.trim().to_owned()));
+    }
+    Ok(ReportRequest {
+        kpis: args.kpi.iter().map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect(),
+        all: args.all,
+        by: args.by.iter().map(|d| d.trim().to_owned()).filter(|d| !d.is_empty()).collect(),
+        grain: args.grain.map(|g| match g {
+            GrainArg::Day => Grain::Day,
+            GrainArg::Week => Grain::Week,
+            GrainArg::Month => Grain::Month,
+            GrainArg::Quarter => Grain::Quarter,
+            GrainArg::Year => Grain::Year,
+            GrainArg::FiscalQuarter => Grain::FiscalQuarter,
+            GrainArg::FiscalYear => Grain::FiscalYear,
+            GrainArg::Total => Grain::Total,
+        }),
+        period,
+        filters,
+        compare: args.compare.map(|c| match c {
+            CompareArg::Previous => Compare::Previous,
+            CompareArg::Yoy => Compare::YearOverYear,
+        }),
+        rate: match args.rate {
+            RateArg::Period => RateKind::Period,
+            RateArg::Cohort => RateKind::Cohort,
+        },
+        window_days: Some(args.window),
+    })
+}
+
+/// A value for machines: whole numbers without a fraction, others to 10 significant digits
+/// (the float noise of summing money, `559078.1900000002`, is not information).
+fn num(v: Option<f64>) -> Value {
+    let Some(v) = v.filter(|v| v.is_finite()) else { return Value::Null };
+    if v.fract() == 0.0 && v.abs() < 9e15 {
+        return json!(v as i64);
+    }
+    let magnitude = v.abs().log10().floor() as i32;
+    let scale = 10f64.powi(9 - magnitude);
+    let rounded = (v * scale).round() / scale;
+    serde_json::Number::from_f64(rounded).map(Value::Number).unwrap_or(Value::Null)
+}
+
+/// Prints a report. CSV: `kpi,period_start,<dims>,value[,previous_value,change,change_pct]`;
+/// JSON: the same per row plus period label, unit and direction, with the report's settings and
+/// warnings around them; table and Markdown: values formatted for people.
+pub fn print(
+    report: &Report,
+    format: OutputFormat,
+    currency: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let compare = report.compare.is_some();
+    let unit_of = |id: &str| report.kpis.iter().find(|k| k.id == id);
+    match format {
+        OutputFormat::Json => {
+            let rows: Vec<Value> = report
+                .rows
+                .iter()
+                .map(|r| {
+                    let k = unit_of(&r.kpi);
+                    let mut o = Map::new();
+                    o.insert("kpi".into(), json!(r.kpi));
+                    o.insert("period_start".into(), json!(r.period_start.to_string()));
+                    o.insert("period".into(), json!(r.period));
+                    for (d, v) in &r.dims {
+                        o.insert(d.clone(), json!(v));
+                    }
+                    o.insert("value".into(), num(r.value));
+                    o.insert("unit".into(), json!(k.map(|k| k.unit.name())));
+                    o.insert(
+                        "direction".into(),
+                        json!(k.map(|k| match k.direction {
+                            Direction::Higher => "higher",
+                            Direction::Lower => "lower",
+                        })),
+                    );
+                    if let Some(rate) = k.and_then(|k| k.rate) {
+                        o.insert("rate".into(), json!(rate));
+                    }
+                    if compare {
+                        o.insert("previous_value".into(), num(r.previous_value));
+                        o.insert("change".into(), num(r.change));
+                        o.insert("change_pct".into(), num(r.change_pct));
+                        o.insert("good".into(), json!(r.good));
+                    }
+                    Value::Object(o)
+                })
+                .collect();
+            let doc = json!({
+                "grain": report.grain,
+                "from": report.period_from.to_string(),
+                "to": report.period_to.to_string(),
+                "compare": report.compare,
+                "rate": report.rate,
+                "window_days": report.window_days,
+                "dimensions": report.dimensions,
+                "warnings": report.warnings,
+                "rows": rows,
+            });
+            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            writeln!(out)?;
+            Ok(())
+        }
+        OutputFormat::Csv => {
+            let mut columns: Vec<&str> = vec!["kpi", "period_start"];
+            columns.extend(report.dimensions.iter().map(String::as_str));
+            columns.push("value");
+            if compare {
+                columns.extend(["previous_value", "change", "change_pct"]);
+            }
+            let mut rows = Rows::new(&columns);
+            for r in &report.rows {
+                let mut row = vec![json!(r.kpi), json!(r.period_start.to_string())];
+                for d in &report.dimensions {
+                    row.push(r.dims.get(d).map(|v| json!(v)).unwrap_or(Value::Null));
+                }
+                row.push(num(r.value));
+                if compare {
+                    row.extend([num(r.previous_value), num(r.change), num(r.change_pct)]);
+                }
+                rows.push(row);
+            }
+            rows.render(format, out)
+        }
+        OutputFormat::Table | OutputFormat::Markdown => {
+            let mut columns: Vec<&str> = vec!["kpi", "period"];
+            columns.extend(report.dimensions.iter().map(String::as_str));
+            columns.push("value");
+            if compare {
+                columns.extend(["previous", "change", "change %"]);
+            }
+            let mut rows = Rows::new(&columns);
+            for r in &report.rows {
+                let Some(k) = unit_of(&r.kpi) else { continue };
+                let mut row = vec![json!(r.kpi), json!(r.period)];
+                for d in &report.dimensions {
+                    row.push(json!(r.dims.get(d).map(String::as_str).unwrap_or("")));
+                }
+                row.push(json!(format_value(r.value, k.unit, currency)));
+                if compare {
+                    row.push(json!(format_value(r.previous_value, k.unit, currency)));
+                    let change = match r.change {
+                        None => "—".to_owned(),
+                        Some(c) => {
+                            let arrow = match r.good {
+                                Some(true) => " ▲ good",
+                                Some(false) => " ▼ bad",
+                                None => "",
+                            };
+                            // A change of a rate is in percentage points.
+                            let formatted = match k.unit {
+                                kpiflow_catalog::Unit::Percent => {
+                                    format!("{:.1} pp", c.abs() * 100.0)
+                                }
+                                unit => format_value(Some(c.abs()), unit, currency),
+                            };
+                            let sign = if c < 0.0 {
+                                "-"
+                            } else if c > 0.0 {
+                                "+"
+                            } else {
+                                ""
+                            };
+                            format!("{sign}{formatted}{arrow}")
+                        }
+                    };
+                    row.push(json!(change));
+                    row.push(json!(
+                        r.change_pct
+                            .map(|p| format!("{:+.1} %", p * 100.0))
+                            .unwrap_or_else(|| "—".into())
+                    ));
+                }
+                rows.push(row);
+            }
+            rows.render(format, out)
+        }
+    }
+}

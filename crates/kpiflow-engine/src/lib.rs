@@ -1,0 +1,140 @@
+//! The KPI engine: catalog entries compiled to DataFusion logical plans over the store.
+//!
+//! An [`Engine`] holds one session over one snapshot of the store (latest, or as of an import or
+//! a time): the canonical tables as Delta scans, the channel functions bound to the project's
+//! rules, and the derived sources of the catalog (`stage_entries`, `won_deal_cycles`, ...) built
+//! from them. A [`report::ReportRequest`] (KPIs × dimensions × grain × period × filters ×
+//! comparison) becomes one aggregate plan per source, time column and split — measures that share
+//! them are computed in one scan — and KPI formulas are then evaluated over those measures.
+
+pub mod eval;
+pub mod frames;
+pub mod report;
+pub mod time;
+pub mod udf;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use datafusion::error::DataFusionError;
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
+use kpiflow_catalog::Catalog;
+use kpiflow_catalog::channels::ChannelRules;
+use kpiflow_model::{ProjectConfig, UnknownName};
+use kpiflow_store::{AsOf, Store, StoreError};
+use tokio::sync::Mutex;
+
+pub use report::{RateKind, Report, ReportRequest, ReportRow};
+pub use time::{Calendar, Compare, Grain, Period};
+
+/// Why a request cannot be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A name the catalog does not know (KPI, dimension), with a "did you mean".
+    #[error(transparent)]
+    Unknown(#[from] UnknownName),
+    /// A request that does not hold together (split by a dimension a KPI lacks, a bad period).
+    #[error("{0}")]
+    Request(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A query failed: a bug, or a store that cannot be read.
+    #[error("query failed: {0}")]
+    Query(#[from] DataFusionError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl EngineError {
+    /// Whether the user can fix it (exit 1, HTTP 4xx) rather than a bug (exit 2, HTTP 5xx).
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            EngineError::Unknown(_) | EngineError::Request(_) => true,
+            EngineError::Store(e) => e.is_user_error(),
+            EngineError::Query(_) | EngineError::Internal(_) => false,
+        }
+    }
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// One session over one snapshot of a project's store.
+pub struct Engine {
+    pub(crate) ctx: SessionContext,
+    pub(crate) config: ProjectConfig,
+    pub(crate) catalog: Arc<Catalog>,
+    pub(crate) calendar: Calendar,
+    /// The canonical tables that exist in this snapshot.
+    pub(crate) tables: BTreeSet<&'static str>,
+    /// Derived sources built once and kept in memory (contacts with their first touch, stage
+    /// entries), so one report does not rebuild them for every measure group.
+    pub(crate) cache: Mutex<HashMap<&'static str, DataFrame>>,
+    /// The last local date with data in any table.
+    pub(crate) data_end: Mutex<Option<Option<NaiveDate>>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("tables", &self.tables).finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Opens the store as of `as_of` (latest when `None`).
+    pub async fn open(
+        store: &Store,
+        config: &ProjectConfig,
+        catalog: Catalog,
+        rules: ChannelRules,
+        as_of: Option<AsOf>,
+    ) -> Result<Engine> {
+        let session = SessionConfig::new()
+            .with_information_schema(false)
+            .set_bool("datafusion.execution.parquet.pushdown_filters", true);
+        let ctx = SessionContext::new_with_config(session);
+        let tables = store.register_all(&ctx, as_of).await?.into_iter().collect();
+        Ok(Self::with_context(ctx, tables, config, catalog, rules))
+    }
+
+    /// An engine over tables already registered in `ctx` under their canonical names (tests,
+    /// other stores).
+    pub fn with_context(
+        ctx: SessionContext,
+        tables: BTreeSet<&'static str>,
+        config: &ProjectConfig,
+        catalog: Catalog,
+        rules: ChannelRules,
+    ) -> Engine {
+        let rules = Arc::new(rules);
+        for f in udf::channel_udfs(&rules) {
+            ctx.register_udf(f);
+        }
+        Engine {
+            ctx,
+            config: config.clone(),
+            catalog: Arc::new(catalog),
+            calendar: Calendar { fiscal_start_month: config.fiscal_year_start_month },
+            tables,
+            cache: Mutex::new(HashMap::new()),
+            data_end: Mutex::new(None),
+        }
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn calendar(&self) -> Calendar {
+        self.calendar
+    }
+
+    /// Whether a canonical table exists in this snapshot.
+    pub fn has_table(&self, name: &str) -> bool {
+        self.tables.contains(name)
+    }
+
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+}
