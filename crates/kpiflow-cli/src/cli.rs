@@ -38,6 +38,8 @@ pub enum Command {
     /// Compute KPIs: split by dimensions, per day, week, month, quarter, year or fiscal period,
     /// compared with the previous period or a year earlier.
     Report(ReportArgs),
+    /// The lifecycle funnel: stage counts, conversions and the days between stages.
+    Funnel(FunnelArgs),
     /// Generate a believable B2B SaaS company's exports, one file per table.
     Generate(GenerateArgs),
     /// Generate the demo company into a fresh project and import it.
@@ -181,6 +183,63 @@ pub enum RateArg {
 }
 
 #[derive(Debug, Args)]
+pub struct PeriodArgs {
+    /// The period: 2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-14, FY2026 or FY2026-Q1 (fiscal
+    /// years are named by the year they end in). Default: the 12 months up to the last month
+    /// with data.
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub period: Option<String>,
+    /// First day of a custom period (YYYY-MM-DD).
+    #[arg(long, requires = "to", value_name = "DATE")]
+    pub from: Option<String>,
+    /// Last day of a custom period, included (YYYY-MM-DD).
+    #[arg(long, requires = "from", value_name = "DATE")]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FunnelModeArg {
+    /// The cohort entering the first stage in the period, each stage reached in order within
+    /// --window days.
+    Ordered,
+    /// Each stage's entries in the period, whatever came before.
+    Any,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CountByArg {
+    Contact,
+    /// An account enters a stage when its first contact does.
+    Account,
+}
+
+#[derive(Debug, Args)]
+pub struct FunnelArgs {
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    #[arg(long, value_enum, default_value = "ordered")]
+    pub mode: FunnelModeArg,
+    /// Conversion window of the ordered funnel, in days from the first stage.
+    #[arg(long, default_value_t = 90, value_name = "DAYS")]
+    pub window: u32,
+    /// Break the funnel down by a contact dimension (channel, region, segment, original_source, ...).
+    #[arg(long, value_name = "DIM")]
+    pub by: Option<String>,
+    /// Count contacts or accounts.
+    #[arg(long = "count", value_enum, default_value = "contact")]
+    pub count_by: CountByArg,
+    /// Keep contacts where DIM equals VALUE; repeat it.
+    #[arg(long = "where", value_name = "DIM=VALUE")]
+    pub filters: Vec<String>,
+    /// The store as it was right after import N, or at a time (RFC 3339).
+    #[arg(long, value_name = "N|TIME")]
+    pub as_of: Option<String>,
+    /// Output format. CSV has one row per stage, then one per transition (column `section`).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
 pub struct ReportArgs {
     /// KPI ids, comma-separated (`kpiflow kpis` lists them). Without: the overview, every
     /// non-vanity KPI with data.
@@ -193,17 +252,8 @@ pub struct ReportArgs {
     /// Time grain. Default: month without a period, total with one.
     #[arg(long, value_enum)]
     pub grain: Option<GrainArg>,
-    /// The period: 2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-14, FY2026 or FY2026-Q1 (fiscal
-    /// years are named by the year they end in). Default: the 12 months up to the last month
-    /// with data.
-    #[arg(long, conflicts_with_all = ["from", "to"])]
-    pub period: Option<String>,
-    /// First day of a custom period (YYYY-MM-DD).
-    #[arg(long, requires = "to", value_name = "DATE")]
-    pub from: Option<String>,
-    /// Last day of a custom period, included (YYYY-MM-DD).
-    #[arg(long, requires = "from", value_name = "DATE")]
-    pub to: Option<String>,
+    #[command(flatten)]
+    pub period: PeriodArgs,
     /// Compare each figure with the previous period or the same period a year earlier.
     #[arg(long, value_enum)]
     pub compare: Option<CompareArg>,

@@ -65,6 +65,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tables(args) => commands::tables::run(&cli.project, args).await,
         Command::Kpis(args) => commands::kpis::run(&cli.project, args),
         Command::Report(args) => commands::report::run(&cli.project, args).await,
+        Command::Funnel(args) => commands::funnel::run(&cli.project, args).await,
         Command::Generate(args) => commands::generate::run(cli.quiet, args),
         Command::Demo(args) => commands::demo::run(cli.quiet, args).await,
     }

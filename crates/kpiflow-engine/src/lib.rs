@@ -9,6 +9,7 @@
 
 pub mod eval;
 pub mod frames;
+pub mod funnel;
 pub mod report;
 pub mod time;
 pub mod udf;
@@ -44,6 +45,12 @@ pub enum EngineError {
     Query(#[from] DataFusionError),
     #[error("internal: {0}")]
     Internal(String),
+}
+
+impl From<arrow::error::ArrowError> for EngineError {
+    fn from(e: arrow::error::ArrowError) -> Self {
+        EngineError::Query(e.into())
+    }
 }
 
 impl EngineError {

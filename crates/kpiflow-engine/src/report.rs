@@ -205,6 +205,16 @@ impl Engine {
         Ok(end)
     }
 
+    /// The 12 months up to the last month with data (up to this month in an empty store).
+    pub async fn default_period(&self) -> Result<Period> {
+        let end = self.data_end().await?.unwrap_or_else(|| chrono::Utc::now().date_naive());
+        let last_month = self.calendar.bucket_start(Grain::Month, end);
+        let from = last_month.checked_sub_months(chrono::Months::new(11)).unwrap_or(last_month);
+        let to = last_month.checked_add_months(chrono::Months::new(1)).unwrap_or(last_month);
+        let label = format!("{}..{}", from.format("%Y-%m"), last_month.format("%Y-%m"));
+        Ok(Period { from, to, label })
+    }
+
     /// A timestamp or date column as local wall-clock time (timestamp without zone).
     fn local_time(&self, column: &str, table: &kpiflow_model::Table) -> Result<Expr> {
         let ty = table.column(column).map(|c| c.ty);
@@ -225,7 +235,7 @@ impl Engine {
     }
 
     /// The UTC instant of local midnight starting `d`.
-    fn utc_midnight(&self, d: NaiveDate) -> ScalarValue {
+    pub(crate) fn utc_midnight(&self, d: NaiveDate) -> ScalarValue {
         let tz = self.config.timezone;
         let midnight = d.and_hms_opt(0, 0, 0).unwrap_or_default();
         let instant = tz
@@ -238,7 +248,7 @@ impl Engine {
     }
 
     /// Rows of `column` inside one of `ranges` (local dates, end exclusive).
-    fn in_ranges(
+    pub(crate) fn in_ranges(
         &self,
         column: &str,
         is_timestamp: bool,
@@ -380,16 +390,7 @@ impl Engine {
         let data_end = self.data_end().await?;
         let (period, grain) = match &request.period {
             Some(p) => (p.clone(), request.grain.unwrap_or(Grain::Total)),
-            None => {
-                let end = data_end.unwrap_or_else(|| chrono::Utc::now().date_naive());
-                let last_month = self.calendar.bucket_start(Grain::Month, end);
-                let from =
-                    last_month.checked_sub_months(chrono::Months::new(11)).unwrap_or(last_month);
-                let to =
-                    last_month.checked_add_months(chrono::Months::new(1)).unwrap_or(last_month);
-                let label = format!("{}..{}", from.format("%Y-%m"), last_month.format("%Y-%m"));
-                (Period { from, to, label }, request.grain.unwrap_or(Grain::Month))
-            }
+            None => (self.default_period().await?, request.grain.unwrap_or(Grain::Month)),
         };
         let buckets = self.calendar.buckets(grain, &period);
         let window = request.window_days.unwrap_or(90);
@@ -613,11 +614,14 @@ impl Engine {
     }
 
     /// The source's column as a dimension value: empty and missing become `(not set)`.
-    fn dim_expr(name: &str) -> Expr {
+    pub(crate) fn dim_expr(name: &str) -> Expr {
         coalesce(vec![nullif(trim(vec![cast(col(name), DataType::Utf8)]), lit("")), lit(NOT_SET)])
     }
 
-    fn filter_expr(filters: &[(String, String)], source: &kpiflow_catalog::Source) -> Option<Expr> {
+    pub(crate) fn filter_expr(
+        filters: &[(String, String)],
+        source: &kpiflow_catalog::Source,
+    ) -> Option<Expr> {
         let mut by_dim: BTreeMap<&str, Vec<Expr>> = BTreeMap::new();
         for (d, v) in filters {
             if source.column(d).is_some() {

@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod demo;
+pub mod funnel;
 pub mod generate;
 pub mod import;
 pub mod init;

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::Project;
 use crate::UserError;
-use crate::cli::{CompareArg, GrainArg, OutputFormat, RateArg, ReportArgs};
+use crate::cli::{CompareArg, GrainArg, OutputFormat, PeriodArgs, RateArg, ReportArgs};
 use crate::output::Rows;
 
 pub async fn run(project_dir: &Path, args: ReportArgs) -> anyhow::Result<()> {
@@ -45,31 +45,8 @@ pub async fn open_engine(
 
 /// Resolves the command line into a request: dates and periods parsed, filters split.
 fn resolve(args: &ReportArgs, engine: &Engine) -> anyhow::Result<ReportRequest> {
-    let calendar = engine.calendar();
-    let period = match (&args.period, &args.from, &args.to) {
-        (Some(p), _, _) => {
-            Some(Period::parse(p, &calendar).map_err(|e| UserError(format!("--period: {e}")))?)
-        }
-        (None, Some(from), Some(to)) => {
-            let date = |flag: &str, v: &str| {
-                v.parse::<chrono::NaiveDate>().map_err(|_| {
-                    UserError(format!("--{flag} `{v}` is not a date; expected YYYY-MM-DD"))
-                })
-            };
-            Some(
-                Period::between(date("from", from)?, date("to", to)?)
-                    .map_err(|e| UserError(format!("--from/--to: {e}")))?,
-            )
-        }
-        _ => None,
-    };
-    let mut filters = Vec::new();
-    for f in &args.filters {
-        let (dim, value) = f.split_once('=').ok_or_else(|| {
-            UserError(format!("--where `{f}`: expected DIM=VALUE, such as channel=Email"))
-        })?;
-        filters.push((dim.trim().to_owned(), value.trim().to_owned()));
-    }
+    let period = resolve_period(&args.period, engine)?;
+    let filters = parse_filters(&args.filters)?;
     Ok(ReportRequest {
         kpis: args.kpi.iter().map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect(),
         all: args.all,
@@ -100,7 +77,41 @@ fn resolve(args: &ReportArgs, engine: &Engine) -> anyhow::Result<ReportRequest> 
 
 /// A value for machines: whole numbers without a fraction, others to 10 significant digits
 /// (the float noise of summing money, `559078.1900000002`, is not information).
-fn num(v: Option<f64>) -> Value {
+/// `--period` or `--from/--to`, checked against the project's calendar.
+pub fn resolve_period(args: &PeriodArgs, engine: &Engine) -> anyhow::Result<Option<Period>> {
+    let calendar = engine.calendar();
+    Ok(match (&args.period, &args.from, &args.to) {
+        (Some(p), _, _) => {
+            Some(Period::parse(p, &calendar).map_err(|e| UserError(format!("--period: {e}")))?)
+        }
+        (None, Some(from), Some(to)) => {
+            let date = |flag: &str, v: &str| {
+                v.parse::<chrono::NaiveDate>().map_err(|_| {
+                    UserError(format!("--{flag} `{v}` is not a date; expected YYYY-MM-DD"))
+                })
+            };
+            Some(
+                Period::between(date("from", from)?, date("to", to)?)
+                    .map_err(|e| UserError(format!("--from/--to: {e}")))?,
+            )
+        }
+        _ => None,
+    })
+}
+
+/// `--where DIM=VALUE` flags.
+pub fn parse_filters(raw: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    raw.iter()
+        .map(|f| {
+            let (dim, value) = f.split_once('=').ok_or_else(|| {
+                UserError(format!("--where `{f}`: expected DIM=VALUE, such as channel=Email"))
+            })?;
+            Ok((dim.trim().to_owned(), value.trim().to_owned()))
+        })
+        .collect()
+}
+
+pub fn num(v: Option<f64>) -> Value {
     let Some(v) = v.filter(|v| v.is_finite()) else { return Value::Null };
     if v.fract() == 0.0 && v.abs() < 9e15 {
         return json!(v as i64);
