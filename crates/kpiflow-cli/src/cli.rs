@@ -159,7 +159,9 @@ pub enum GrainArg {
     Quarter,
     Year,
     /// Quarters of the fiscal year (project.fiscal_year_start_month).
+    #[value(name = "fiscal_quarter", alias = "fiscal-quarter")]
     FiscalQuarter,
+    #[value(name = "fiscal_year", alias = "fiscal-year")]
     FiscalYear,
     /// The whole period as one figure.
     Total,
