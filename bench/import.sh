@@ -19,20 +19,9 @@ while [ $# -gt 0 ]; do
     *) echo "usage: bench/import.sh [--scale N] [--runs R]" >&2; exit 1 ;;
   esac
 done
-command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install -y time)" >&2; exit 1; }
-
-cargo build --release --quiet
-bin="${CARGO_TARGET_DIR:-target}/release/kpiflow"
-out="bench/out/scale-$scale"
-mkdir -p bench/out
-
-if [ ! -f "$out/sessions.csv" ]; then
-  rm -rf "$out"
-  /usr/bin/time -f '%e %M' -o bench/out/generate.time \
-    "$bin" --quiet generate --out "$out" --scale "$scale" --seed 7 --end-month 2025-12
-  read -r secs kb < bench/out/generate.time
-  echo "generate --scale $scale: ${secs} s, peak RSS $((kb / 1024)) MiB"
-fi
+. bench/lib.sh
+build
+ensure_generated "$scale"
 rows=$(($(wc -l < "$out/sessions.csv") - 1))
 bytes=$(stat -c %s "$out/sessions.csv")
 echo "sessions.csv: $rows rows, $((bytes / 1024 / 1024)) MiB"

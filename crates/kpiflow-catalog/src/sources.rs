@@ -241,6 +241,21 @@ fn views() -> Vec<Source> {
                  revenue row is a churn)",
             ),
         },
+        Source {
+            name: "mrr_retention",
+            time_column: "month",
+            columns: vec![
+                col("account_id", Text, "the account"),
+                col("month", Month, "the period's first month with revenue data"),
+                col("start_mrr", Decimal, "the account's MRR just before the period's first month"),
+                col("end_mrr", Decimal, "the account's MRR at the period's last month (0 if gone)"),
+            ],
+            dimensions: &[],
+            view: Some(
+                "one account in one period: its MRR just before the period and at its last month \
+                 (the months are the first and last with revenue data in the period)",
+            ),
+        },
     ]
 }
 

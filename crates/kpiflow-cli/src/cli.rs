@@ -272,6 +272,10 @@ pub struct ReportArgs {
     /// Every KPI of the catalog, vanity ones and those without data included.
     #[arg(long, conflicts_with = "kpi")]
     pub all: bool,
+    /// Benchmarks: compute the report this many times in one process (warm runs) and print
+    /// each run's time on stderr.
+    #[arg(long, hide = true, default_value_t = 1)]
+    pub repeat: usize,
     /// The store as it was right after import N, or at a time (RFC 3339).
     #[arg(long, value_name = "N|TIME")]
     pub as_of: Option<String>,

@@ -80,7 +80,7 @@ impl Engine {
         match source {
             "stage_entries" | "stage_transitions" => self.has_table("stage_changes"),
             "won_deal_cycles" => self.has_table("deals"),
-            "mrr_movements" => self.has_table("revenue"),
+            "mrr_movements" | "mrr_retention" => self.has_table("revenue"),
             table => self.has_table(table),
         }
     }
@@ -104,7 +104,9 @@ impl Engine {
             "stage_entries" => self.stage_entries().await?,
             "stage_transitions" => self.stage_transitions().await?,
             "won_deal_cycles" => self.won_deal_cycles().await?,
-            "mrr_movements" => self.mrr_movements().await?,
+            // Per account and period: built from the movements by the report, which knows the
+            // periods.
+            "mrr_movements" | "mrr_retention" => self.mrr_movements().await?,
             table => self.table(table).await?,
         };
         Ok(Some(df))
@@ -135,12 +137,22 @@ impl Engine {
     where
         F: AsyncFnOnce() -> Result<DataFrame>,
     {
-        // The lock is not held while building: one derived frame is built from another.
-        if let Some(df) = self.cache.lock().await.get(name) {
-            return Ok(df.clone());
-        }
-        let df = build().await?.cache().await?;
-        Ok(self.cache.lock().await.entry(name).or_insert(df).clone())
+        // One cell per source: concurrent measure groups wait for a single build; the map's
+        // lock is not held while building (one derived source is built from another).
+        let cell = self.cache.lock().await.entry(name).or_default().clone();
+        let df = cell
+            .get_or_try_init(|| async {
+                let started = std::time::Instant::now();
+                let df = build().await?.cache().await?;
+                tracing::debug!(
+                    source = name,
+                    ms = started.elapsed().as_millis() as u64,
+                    "derived source built"
+                );
+                Ok::<_, EngineError>(df)
+            })
+            .await?;
+        Ok(df.clone())
     }
 
     /// Contacts with their derived columns (see the module doc). Empty when there is no

@@ -136,7 +136,7 @@ impl Engine {
             entries = entries.filter(f)?;
         }
         let group = match &request.by {
-            Some(d) => Self::dim_expr(d),
+            Some(d) => Self::dim_expr("stage_entries", d),
             None => lit(""),
         };
         let entries = entries.with_column("__g", group)?;
@@ -156,7 +156,7 @@ impl Engine {
                 ])?;
                 let without = accounts
                     .clone()
-                    .filter(Self::dim_expr("a_account").eq(lit(NOT_SET)))?
+                    .filter(Self::dim_expr("contacts", "a_account").eq(lit(NOT_SET)))?
                     .aggregate(vec![], vec![count(lit(1i64)).alias("n")])?
                     .collect()
                     .await?;
@@ -346,7 +346,7 @@ impl Engine {
             moves = moves.filter(f)?;
         }
         let group = match &request.by {
-            Some(d) => Self::dim_expr(d),
+            Some(d) => Self::dim_expr("stage_transitions", d),
             None => lit(""),
         };
         let days = || cast(col("days"), DataType::Float64);

@@ -76,7 +76,7 @@ pub struct Engine {
     pub(crate) tables: BTreeSet<&'static str>,
     /// Derived sources built once and kept in memory (contacts with their first touch, stage
     /// entries), so one report does not rebuild them for every measure group.
-    pub(crate) cache: Mutex<HashMap<&'static str, DataFrame>>,
+    pub(crate) cache: Mutex<HashMap<&'static str, Arc<tokio::sync::OnceCell<DataFrame>>>>,
     /// The last local date with data in any table.
     pub(crate) data_end: Mutex<Option<Option<NaiveDate>>>,
 }

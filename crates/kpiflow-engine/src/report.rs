@@ -546,7 +546,7 @@ impl Engine {
                 let table = match *s {
                     "stage_entries" | "stage_transitions" => "stage_changes",
                     "won_deal_cycles" => "deals",
-                    "mrr_movements" => "revenue",
+                    "mrr_movements" | "mrr_retention" => "revenue",
                     t => t,
                 };
                 if !self.has_table(table) && !out.contains(&table) {
@@ -614,7 +614,12 @@ impl Engine {
     }
 
     /// The source's column as a dimension value: empty and missing become `(not set)`.
-    pub(crate) fn dim_expr(name: &str) -> Expr {
+    pub(crate) fn dim_expr(source: &str, name: &str) -> Expr {
+        // Derived by the engine, never empty: no need to clean millions of values. (`costs` has a
+        // channel column of its own, as exported.)
+        if name == "transition" || (name == "channel" && source != "costs") {
+            return col(name);
+        }
         coalesce(vec![nullif(trim(vec![cast(col(name), DataType::Utf8)]), lit("")), lit(NOT_SET)])
     }
 
@@ -630,7 +635,7 @@ impl Engine {
         }
         by_dim
             .into_iter()
-            .map(|(d, values)| Self::dim_expr(d).in_list(values, false))
+            .map(|(d, values)| Self::dim_expr(source.name, d).in_list(values, false))
             .reduce(Expr::and)
     }
 
@@ -707,12 +712,15 @@ impl Engine {
             let mut group = vec![col("__bucket")];
             for (i, d) in key.dims.iter().enumerate() {
                 let name = format!("__d{i}");
-                f = f.with_column(&name, Self::dim_expr(d))?;
+                f = f.with_column(&name, Self::dim_expr(key.source, d))?;
                 group.push(col(name));
             }
             if key.snapshot.is_some() {
                 f = f.with_column("__t", cast(local, DataType::Date32))?;
                 group.push(col("__t"));
+            }
+            if key.source == "mrr_retention" {
+                f = Self::retention_frame(f, &group)?;
             }
             let schema = f.schema().clone();
             let mut aggs: Vec<Expr> = Vec::new();
@@ -741,7 +749,16 @@ impl Engine {
                     count(lit(1i64)).filter(col("cycle_days").lt(lit(0.0))).build()?.alias("__neg"),
                 );
             }
+            let started = std::time::Instant::now();
             let batches = f.aggregate(group, aggs)?.collect().await?;
+            tracing::debug!(
+                source = key.source,
+                time = key.time.as_str(),
+                dims = ?key.dims,
+                measures = measures.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "measure group computed"
+            );
             let ndims = key.dims.len();
             let snap = key.snapshot.is_some();
             let mut rows: Vec<GroupRow> = Vec::new();
@@ -770,6 +787,31 @@ impl Engine {
             }
         }
         Ok(GroupResult { measures: measures.to_vec(), cells, negative_cycles, columns, sum_counts })
+    }
+
+    /// Per bucket and account: the MRR just before the bucket's first month with data and at its
+    /// last one (`start_mrr`, `end_mrr`), from the movements of the months in the bucket.
+    fn retention_frame(movements: DataFrame, group: &[Expr]) -> Result<DataFrame> {
+        let bounds = movements.clone().aggregate(
+            vec![col("__bucket").alias("__b")],
+            vec![min(col("month")).alias("__first"), max(col("month")).alias("__last")],
+        )?;
+        let mut per_account = group.to_vec();
+        per_account.push(col("account_id"));
+        let start = sum(col("previous_mrr")).filter(col("month").eq(col("__first"))).build()?;
+        let end = sum(col("mrr")).filter(col("month").eq(col("__last"))).build()?;
+        Ok(movements
+            .join(bounds, JoinType::Inner, &["__bucket"], &["__b"], None)?
+            .aggregate(
+                per_account,
+                vec![
+                    start.alias("__start"),
+                    end.alias("__end"),
+                    min(col("__first")).alias("month"),
+                ],
+            )?
+            .with_column("start_mrr", coalesce(vec![col("__start"), lit(0.0)]))?
+            .with_column("end_mrr", coalesce(vec![col("__end"), lit(0.0)]))?)
     }
 
     /// Cohort conversion from stage `from` to stage `to` within `window` days.
@@ -808,7 +850,7 @@ impl Engine {
             let mut group = vec![col("__bucket")];
             for (i, d) in dims.iter().enumerate() {
                 let name = format!("__d{i}");
-                first = first.with_column(&name, Self::dim_expr(d))?;
+                first = first.with_column(&name, Self::dim_expr("stage_entries", d))?;
                 group.push(col(name));
             }
             let first = first.select(

@@ -23,6 +23,54 @@ use datafusion::logical_expr::{
 };
 use kpiflow_catalog::channels::{ChannelRules, Touch, host};
 
+/// The Fx hash (rustc's): much faster than SipHash on short keys, and no flooding risk here —
+/// the cache lives for one batch. (A hashing crate as a direct dependency would change the
+/// features DataFusion is built with and rebuild it.)
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+#[derive(Default, Clone, Copy)]
+struct BuildFx;
+
+impl std::hash::BuildHasher for BuildFx {
+    type Hasher = FxHasher;
+    fn build_hasher(&self) -> FxHasher {
+        FxHasher::default()
+    }
+}
+
 /// Which grouping a function performs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ChannelFn {
@@ -136,7 +184,9 @@ impl ScalarUDFImpl for ChannelUdf {
         let rows = args.number_rows;
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
         let columns: Vec<StringArray> = arrays.iter().map(strings).collect::<Result<_>>()?;
-        let mut cache: HashMap<Vec<Option<&str>>, Option<String>> = HashMap::new();
+        // A fast hasher: the key is hashed once per row, and the rows are many.
+        let mut cache: HashMap<Vec<Option<&str>>, Option<String>, BuildFx> =
+            HashMap::with_hasher(BuildFx);
         let mut out = StringBuilder::with_capacity(rows, rows * 12);
         let mut key: Vec<Option<&str>> = Vec::with_capacity(columns.len());
         for i in 0..rows {

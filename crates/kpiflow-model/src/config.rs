@@ -457,6 +457,21 @@ mod tests {
     }
 
     #[test]
+    fn channel_rules_are_read_in_order() {
+        let base = config_template("Acme", "USD", "UTC");
+        let text = format!(
+            "{base}\n[channels]\ncategories = \"cats.csv\"\n[[channels.rules]]\nchannel = \"Events\"\n\
+             medium = \"event|trade_?show\"\n[[channels.rules]]\nchannel = \"Partners\"\nsource = \"partner-.*\"\n"
+        );
+        let c = parse(&text).unwrap();
+        assert_eq!(c.channels.categories, Some(Path::new("/p").join("cats.csv")));
+        let names: Vec<&str> = c.channels.rules.iter().map(|r| r.channel.as_str()).collect();
+        assert_eq!(names, ["Events", "Partners"]);
+        assert_eq!(c.channels.rules[0].medium.as_deref(), Some("event|trade_?show"));
+        assert_eq!(c.channels.rules[1].source.as_deref(), Some("partner-.*"));
+    }
+
+    #[test]
     fn errors_name_the_line_key_and_what_is_allowed() {
         let base = config_template("Acme", "USD", "UTC");
         let cases = [
@@ -466,6 +481,13 @@ mod tests {
             base.replace("strict = false", "strict = false\nstrikt = true"),
             base.replace("\"lead\", \"mql\"", "\"lead\", \"lead\""),
             base.replace("max_errors = 100", "max_errors = \"many\""),
+            format!(
+                "{base}\n[channels]\n[[channels.rules]]\nchannel = \"Events\"\nmedium = \"event(\"\n"
+            ),
+            format!("{base}\n[channels]\n[[channels.rules]]\nchannel = \"Events\"\n"),
+            format!(
+                "{base}\n[channels]\n[[channels.rules]]\nchannel = \"Events\"\nmedum = \"event\"\n"
+            ),
         ];
         let messages: Vec<String> =
             cases.iter().map(|c| parse(c).unwrap_err().to_string()).collect();

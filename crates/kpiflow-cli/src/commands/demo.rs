@@ -98,10 +98,12 @@ pub async fn run(quiet: bool, args: DemoArgs) -> anyhow::Result<()> {
         );
     }
     println!(
-        "\ndemo project ready in {} ({:.1} s). Try:\n  kpiflow --project {} tables --check",
+        "\ndemo project ready in {} ({:.1} s). Try:\n  kpiflow --project {d} report\n  \
+         kpiflow --project {d} report --kpi cpl,cac,mql_to_sql_rate --by channel --compare previous\n  \
+         kpiflow --project {d} funnel --by channel\n  kpiflow --project {d} tables --check",
         dir.display(),
         started.elapsed().as_secs_f64(),
-        dir.display()
+        d = dir.display()
     );
     Ok(())
 }

@@ -20,7 +20,12 @@ pub async fn run(project_dir: &Path, args: ReportArgs) -> anyhow::Result<()> {
     let as_of = super::parse_as_of(args.as_of.as_deref())?;
     let engine = open_engine(&project, as_of).await?;
     let request = resolve(&args, &engine)?;
-    let report = engine.report(&request).await?;
+    let mut report = engine.report(&request).await?;
+    for run in 2..=args.repeat {
+        let started = std::time::Instant::now();
+        report = engine.report(&request).await?;
+        eprintln!("warm run {run}: {:.1} ms", started.elapsed().as_secs_f64() * 1000.0);
+    }
     let mut out = std::io::stdout().lock();
     print(&report, args.format, &project.config.currency, &mut out)?;
     if args.format != OutputFormat::Json {
