@@ -2,6 +2,10 @@
 # a project once per scale. Everything lands in bench/out/ (ignored by git).
 
 build() {
+  # The same cached target directory as .ci/run: one build profile, reused.
+  if [ -z "${CARGO_TARGET_DIR:-}" ] && [ -d /work ] && [ -w /work ]; then
+    export CARGO_TARGET_DIR=/work/cache/target
+  fi
   cargo build --release --quiet
   bin="${CARGO_TARGET_DIR:-target}/release/kpiflow"
   command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install -y time)" >&2; exit 1; }
