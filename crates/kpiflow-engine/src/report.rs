@@ -395,16 +395,11 @@ impl Engine {
         let buckets = self.calendar.buckets(grain, &period);
         let window = request.window_days.unwrap_or(90);
 
-        // Which shifted buckets are needed: comparisons and previous().
-        let mut shifts: Vec<Compare> = Vec::new();
-        if let Some(c) = request.compare {
-            shifts.push(c);
-        }
+        // Which buckets are needed: the period's, the compared ones, and for previous() the one
+        // before each of those.
         let uses_previous = planned.iter().any(|p| self.uses_previous(p.kpi));
-        if uses_previous && !shifts.contains(&Compare::Previous) {
-            shifts.push(Compare::Previous);
-        }
-        let scopes = self.scopes(grain, &period, &buckets, &shifts);
+        let (scopes, covered) =
+            self.scopes(grain, &period, &buckets, request.compare, uses_previous);
 
         // Measure groups.
         let mut groups: BTreeMap<GroupKey, Vec<String>> = BTreeMap::new();
@@ -478,8 +473,16 @@ impl Engine {
             let combos = self.combos(p, &results, cohorts.get(&i), &buckets, &catalog);
             for b in &buckets {
                 for combo in &combos {
-                    let value =
-                        self.kpi_value(p, &results, cohorts.get(&i), grain, &period, *b, combo);
+                    let value = self.kpi_value(
+                        p,
+                        &results,
+                        cohorts.get(&i),
+                        grain,
+                        &period,
+                        &covered,
+                        *b,
+                        combo,
+                    );
                     let (previous_value, change, change_pct, good) = match request.compare {
                         None => (None, None, None, None),
                         Some(c) => {
@@ -490,6 +493,7 @@ impl Engine {
                                 cohorts.get(&i),
                                 grain,
                                 &period,
+                                &covered,
                                 s,
                                 combo,
                             );
@@ -575,33 +579,56 @@ impl Engine {
             })
     }
 
-    /// The scopes to aggregate over: the period and the shifted buckets the request needs.
+    /// The scopes to aggregate over, and every bucket they compute: the period's buckets, the
+    /// buckets they are compared with, and with `previous()` the bucket before each of those.
     fn scopes(
         &self,
         grain: Grain,
         period: &Period,
         buckets: &[NaiveDate],
-        shifts: &[Compare],
-    ) -> Vec<Scope0> {
-        if grain == Grain::Total {
-            let mut out = vec![Scope0 {
-                ranges: vec![(period.from, period.to)],
-                constant: Some(period.from),
-            }];
-            for c in shifts {
-                let (s, e) = self.calendar.shifted(grain, period.from, period, *c);
-                if !out.iter().any(|x| x.constant == Some(s)) {
-                    out.push(Scope0 { ranges: vec![(s, e)], constant: Some(s) });
+        compare: Option<Compare>,
+        uses_previous: bool,
+    ) -> (Vec<Scope0>, BTreeSet<NaiveDate>) {
+        // (bucket key, first day, end): the period's buckets are cut to the period.
+        let mut windows: Vec<(NaiveDate, NaiveDate, NaiveDate)> = buckets
+            .iter()
+            .map(|b| {
+                if grain == Grain::Total {
+                    (period.from, period.from, period.to)
+                } else {
+                    let end = self.calendar.bucket_end(grain, *b).min(period.to);
+                    (*b, (*b).max(period.from), end)
                 }
-            }
-            return out;
+            })
+            .collect();
+        let shift = |windows: &[(NaiveDate, NaiveDate, NaiveDate)], c: Compare| {
+            windows
+                .iter()
+                .map(|(b, _, _)| {
+                    let (s, e) = self.calendar.shifted(grain, *b, period, c);
+                    (s, s, e)
+                })
+                .collect::<Vec<_>>()
+        };
+        if let Some(c) = compare {
+            let shifted = shift(&windows, c);
+            windows.extend(shifted);
         }
-        let mut ranges = vec![(period.from, period.to)];
-        for c in shifts {
-            for b in buckets {
-                ranges.push(self.calendar.shifted(grain, *b, period, *c));
-            }
+        if uses_previous {
+            let shifted = shift(&windows, Compare::Previous);
+            windows.extend(shifted);
         }
+        windows.sort();
+        windows.dedup_by_key(|w| w.0);
+        let covered: BTreeSet<NaiveDate> = windows.iter().map(|w| w.0).collect();
+        if grain == Grain::Total {
+            let scopes = windows
+                .into_iter()
+                .map(|(k, a, b)| Scope0 { ranges: vec![(a, b)], constant: Some(k) })
+                .collect();
+            return (scopes, covered);
+        }
+        let mut ranges: Vec<(NaiveDate, NaiveDate)> = windows.iter().map(|w| (w.1, w.2)).collect();
         ranges.sort();
         let mut merged: Vec<(NaiveDate, NaiveDate)> = Vec::new();
         for (a, b) in ranges {
@@ -610,7 +637,7 @@ impl Engine {
                 _ => merged.push((a, b)),
             }
         }
-        vec![Scope0 { ranges: merged, constant: None }]
+        (vec![Scope0 { ranges: merged, constant: None }], covered)
     }
 
     /// The source's column as a dimension value: empty and missing become `(not set)`.
@@ -932,10 +959,11 @@ impl Engine {
         cohort: Option<&CohortCells>,
         grain: Grain,
         period: &Period,
+        covered: &BTreeSet<NaiveDate>,
         bucket: NaiveDate,
         combo: &[String],
     ) -> Option<f64> {
-        if !p.available {
+        if !p.available || !covered.contains(&bucket) {
             return None;
         }
         if let Some(c) = cohort {
@@ -943,7 +971,16 @@ impl Engine {
                 c.get(&(bucket, combo.to_vec())).copied().unwrap_or((0.0, 0.0));
             return (entered > 0.0).then(|| converted / entered);
         }
-        let scope = BucketScope { engine: self, planned: p, results, grain, period, bucket, combo };
+        let scope = BucketScope {
+            engine: self,
+            planned: p,
+            results,
+            grain,
+            period,
+            covered,
+            bucket,
+            combo,
+        };
         eval::eval(&p.kpi.formula.expr, &scope, false)
     }
 
@@ -990,12 +1027,17 @@ struct BucketScope<'a> {
     results: &'a HashMap<GroupKey, GroupResult>,
     grain: Grain,
     period: &'a Period,
+    /// The buckets computed: a measure outside them has no value (never a silent 0).
+    covered: &'a BTreeSet<NaiveDate>,
     bucket: NaiveDate,
     combo: &'a [String],
 }
 
 impl BucketScope<'_> {
     fn measure(&self, id: &str, bucket: NaiveDate) -> Option<f64> {
+        if !self.covered.contains(&bucket) {
+            return None;
+        }
         let catalog = &self.engine.catalog;
         let m = catalog.measure(id)?;
         let key = GroupKey {

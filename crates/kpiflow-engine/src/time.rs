@@ -279,7 +279,7 @@ impl Period {
     }
 
     /// Whether both ends are first days of months.
-    fn month_aligned(&self) -> bool {
+    pub fn month_aligned(&self) -> bool {
         self.from.day() == 1 && self.to.day() == 1
     }
 
@@ -329,13 +329,23 @@ impl Calendar {
         period: &Period,
         compare: Compare,
     ) -> (NaiveDate, NaiveDate) {
+        // For `total`, the bucket is a window as long as the period, starting at `start` (the
+        // period itself, or an already shifted window).
+        let window = || {
+            let to = if period.month_aligned() {
+                add_months(start, period.months() as i32)
+            } else {
+                add_days(start, (period.to - period.from).num_days())
+            };
+            Period { from: start, to, label: String::new() }
+        };
         match (grain, compare) {
             (Grain::Total, Compare::Previous) => {
-                let p = period.previous();
+                let p = window().previous();
                 (p.from, p.to)
             }
             (Grain::Total, Compare::YearOverYear) => {
-                let p = period.year_earlier();
+                let p = window().year_earlier();
                 (p.from, p.to)
             }
             (g, Compare::Previous) => {
@@ -426,5 +436,8 @@ mod tests {
         let range = Period::between(d("2025-03-10"), d("2025-03-16")).unwrap();
         assert_eq!(range.previous().from, d("2025-03-03"));
         assert!((q1.months() - 3.0).abs() < 1e-9);
+        // Shifting a shifted window goes further back.
+        let (prev, _) = cal.shifted(Grain::Total, q1.from, &q1, Compare::Previous);
+        assert_eq!(cal.shifted(Grain::Total, prev, &q1, Compare::Previous).0, d("2024-07-01"));
     }
 }
