@@ -276,6 +276,9 @@ pub struct ReportArgs {
     /// each run's time on stderr.
     #[arg(long, hide = true, default_value_t = 1)]
     pub repeat: usize,
+    /// Benchmarks: recompute every run instead of reusing the engine's results.
+    #[arg(long, hide = true)]
+    pub no_result_cache: bool,
     /// The store as it was right after import N, or at a time (RFC 3339).
     #[arg(long, value_name = "N|TIME")]
     pub as_of: Option<String>,

@@ -116,6 +116,19 @@ fn golden_reports_on_the_tiny_dataset() {
         ],
     );
     insta::assert_snapshot!("table_format", table);
+
+    // Repeated in one engine (as a server would), from its result cache or recomputed: the same.
+    let args = ["report", "--period", "FY2026-Q1", "--compare", "previous", "--format", "csv"];
+    for extra in [&["--repeat", "3"][..], &["--repeat", "2", "--no-result-cache"][..]] {
+        let mut repeated = args.to_vec();
+        repeated.extend_from_slice(extra);
+        let out = run(p, &repeated);
+        assert!(out.status.success());
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            overview.split("--- notes").next().unwrap()
+        );
+    }
 }
 
 #[test]

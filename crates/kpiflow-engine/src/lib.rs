@@ -77,6 +77,9 @@ pub struct Engine {
     /// Derived sources built once and kept in memory (contacts with their first touch, stage
     /// entries), so one report does not rebuild them for every measure group.
     pub(crate) cache: Mutex<HashMap<&'static str, Arc<tokio::sync::OnceCell<DataFrame>>>>,
+    /// Results of measure groups already computed on this snapshot (see `report::cached_group`).
+    pub(crate) results: Mutex<HashMap<String, Arc<report::GroupResult>>>,
+    pub(crate) result_cache: std::sync::atomic::AtomicBool,
     /// The last local date with data in any table.
     pub(crate) data_end: Mutex<Option<Option<NaiveDate>>>,
 }
@@ -124,8 +127,19 @@ impl Engine {
             calendar: Calendar { fiscal_start_month: config.fiscal_year_start_month },
             tables,
             cache: Mutex::new(HashMap::new()),
+            results: Mutex::new(HashMap::new()),
+            result_cache: std::sync::atomic::AtomicBool::new(true),
             data_end: Mutex::new(None),
         }
+    }
+
+    /// Turns the result cache off (benchmarks of recomputation) or on (the default).
+    pub fn set_result_cache(&self, on: bool) {
+        self.result_cache.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn result_cache_enabled(&self) -> bool {
+        self.result_cache.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn catalog(&self) -> &Catalog {

@@ -15,6 +15,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Date32Type, Float64Type, TimeUnit};
@@ -32,6 +33,9 @@ use sqlparser::ast::ExprWithAlias;
 use crate::eval::{self, Scope};
 use crate::time::{Compare, Grain, Period};
 use crate::{Engine, EngineError, Result};
+
+/// How many measure-group results an engine keeps (a report uses about 20).
+const RESULT_CACHE_ENTRIES: usize = 1024;
 
 /// The label of an empty or missing dimension value.
 pub const NOT_SET: &str = "(not set)";
@@ -153,7 +157,7 @@ enum SnapshotKey {
 /// The rows of one group: (bucket, dimension values) → one value per measure.
 type Cells = HashMap<(NaiveDate, Vec<String>), Vec<Option<f64>>>;
 
-struct GroupResult {
+pub(crate) struct GroupResult {
     measures: Vec<String>,
     cells: Cells,
     /// For `won_deal_cycles`: per bucket, the won deals closed before their first touch (left
@@ -423,11 +427,12 @@ impl Engine {
                 }
             }
         }
-        let plans = groups
-            .iter()
-            .map(|(key, measures)| self.run_group(key, measures, &scopes, grain, &request.filters));
-        let results: Vec<GroupResult> = futures::future::try_join_all(plans).await?;
-        let results: HashMap<GroupKey, GroupResult> = groups.into_keys().zip(results).collect();
+        let plans = groups.iter().map(|(key, measures)| {
+            self.cached_group(key, measures, &scopes, grain, &request.filters)
+        });
+        let results: Vec<Arc<GroupResult>> = futures::future::try_join_all(plans).await?;
+        let results: HashMap<GroupKey, Arc<GroupResult>> =
+            groups.into_keys().zip(results).collect();
 
         let mut cohorts: HashMap<usize, CohortCells> = HashMap::new();
         for (i, p) in planned.iter().enumerate() {
@@ -703,6 +708,32 @@ impl Engine {
         }
     }
 
+    /// A measure group's result, from the engine's result cache when the same group was computed
+    /// before: an engine reads one snapshot of the store, so a result never goes stale.
+    async fn cached_group(
+        &self,
+        key: &GroupKey,
+        measures: &[String],
+        scopes: &[Scope0],
+        grain: Grain,
+        filters: &[(String, String)],
+    ) -> Result<Arc<GroupResult>> {
+        if !self.result_cache_enabled() {
+            return Ok(Arc::new(self.run_group(key, measures, scopes, grain, filters).await?));
+        }
+        let id = format!("{key:?}|{measures:?}|{scopes:?}|{grain:?}|{filters:?}");
+        if let Some(hit) = self.results.lock().await.get(&id) {
+            return Ok(hit.clone());
+        }
+        let result = Arc::new(self.run_group(key, measures, scopes, grain, filters).await?);
+        let mut cache = self.results.lock().await;
+        if cache.len() >= RESULT_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(id, result.clone());
+        Ok(result)
+    }
+
     /// Runs one measure group: one scan per scope, every measure a filtered aggregate.
     async fn run_group(
         &self,
@@ -924,7 +955,7 @@ impl Engine {
     fn combos(
         &self,
         p: &Planned,
-        results: &HashMap<GroupKey, GroupResult>,
+        results: &HashMap<GroupKey, Arc<GroupResult>>,
         cohort: Option<&CohortCells>,
         buckets: &[NaiveDate],
         catalog: &kpiflow_catalog::Catalog,
@@ -955,7 +986,7 @@ impl Engine {
     fn kpi_value(
         &self,
         p: &Planned,
-        results: &HashMap<GroupKey, GroupResult>,
+        results: &HashMap<GroupKey, Arc<GroupResult>>,
         cohort: Option<&CohortCells>,
         grain: Grain,
         period: &Period,
@@ -987,7 +1018,7 @@ impl Engine {
     fn cycle_warning(
         &self,
         planned: &[Planned],
-        results: &HashMap<GroupKey, GroupResult>,
+        results: &HashMap<GroupKey, Arc<GroupResult>>,
         buckets: &[NaiveDate],
         warnings: &mut Vec<String>,
     ) {
@@ -1024,7 +1055,7 @@ impl Engine {
 struct BucketScope<'a> {
     engine: &'a Engine,
     planned: &'a Planned<'a>,
-    results: &'a HashMap<GroupKey, GroupResult>,
+    results: &'a HashMap<GroupKey, Arc<GroupResult>>,
     grain: Grain,
     period: &'a Period,
     /// The buckets computed: a measure outside them has no value (never a silent 0).

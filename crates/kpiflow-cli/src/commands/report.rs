@@ -20,6 +20,7 @@ pub async fn run(project_dir: &Path, args: ReportArgs) -> anyhow::Result<()> {
     let as_of = super::parse_as_of(args.as_of.as_deref())?;
     let engine = open_engine(&project, as_of).await?;
     let request = resolve(&args, &engine)?;
+    engine.set_result_cache(!args.no_result_cache);
     let mut report = engine.report(&request).await?;
     for run in 2..=args.repeat {
         let started = std::time::Instant::now();
