@@ -42,8 +42,19 @@ pub enum Command {
     Funnel(FunnelArgs),
     /// Generate a believable B2B SaaS company's exports, one file per table.
     Generate(GenerateArgs),
-    /// Generate the demo company into a fresh project and import it.
+    /// Serve the dashboard and the JSON API (loopback unless told otherwise).
+    Serve(ServeArgs),
+    /// Generate the demo company into a fresh project, import it and serve the dashboard.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on, IP:PORT (default: [server] addr in kpiflow.toml, else
+    /// 127.0.0.1:8080; port 0 picks a free port). Imports over HTTP need a token:
+    /// [server] token or the KPIFLOW_TOKEN environment variable.
+    #[arg(long, value_name = "IP:PORT")]
+    pub addr: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -327,4 +338,10 @@ pub struct DemoArgs {
     /// Random seed.
     #[arg(long, default_value = "42")]
     pub seed: u64,
+    /// Address to serve the dashboard on, IP:PORT.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "IP:PORT")]
+    pub addr: String,
+    /// Generate and import only; do not serve.
+    #[arg(long)]
+    pub no_serve: bool,
 }

@@ -10,7 +10,7 @@ fn demo_builds_a_clean_project() {
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("demo");
     let out = kpiflow()
-        .args(["demo", "--scale", "0.05", "--dir", demo.to_str().unwrap()])
+        .args(["demo", "--no-serve", "--scale", "0.05", "--dir", demo.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -24,14 +24,15 @@ fn demo_builds_a_clean_project() {
 
     // A second demo replaces the first; a directory that is not a demo is refused.
     let again = kpiflow()
-        .args(["demo", "--scale", "0.02", "--dir", demo.to_str().unwrap()])
+        .args(["demo", "--no-serve", "--scale", "0.02", "--dir", demo.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(again.status.success());
     let other = dir.path().join("mine");
     std::fs::create_dir_all(&other).unwrap();
     std::fs::write(other.join("notes.txt"), "keep me").unwrap();
-    let refused = kpiflow().args(["demo", "--dir", other.to_str().unwrap()]).output().unwrap();
+    let refused =
+        kpiflow().args(["demo", "--no-serve", "--dir", other.to_str().unwrap()]).output().unwrap();
     assert_eq!(refused.status.code(), Some(1));
     assert!(other.join("notes.txt").exists());
 }

@@ -181,7 +181,7 @@ fn every_kpi_of_the_catalog_has_a_value_on_the_demo() {
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("demo");
     let out = kpiflow()
-        .args(["demo", "--scale", "0.3", "--dir", demo.to_str().unwrap()])
+        .args(["demo", "--no-serve", "--scale", "0.3", "--dir", demo.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -100,8 +100,22 @@ pub struct Funnel {
 }
 
 impl Engine {
-    /// Computes the funnel.
+    /// Computes the funnel; a request already answered on this snapshot is answered from
+    /// memory (the result cache, as for reports).
     pub async fn funnel(&self, request: &FunnelRequest) -> Result<Funnel> {
+        if !self.result_cache_enabled() {
+            return self.compute_funnel(request).await;
+        }
+        let key = format!("{request:?}");
+        if let Some(f) = self.funnels.lock().await.get(&key) {
+            return Ok(f.clone());
+        }
+        let funnel = self.compute_funnel(request).await?;
+        self.funnels.lock().await.insert(key, funnel.clone());
+        Ok(funnel)
+    }
+
+    async fn compute_funnel(&self, request: &FunnelRequest) -> Result<Funnel> {
         let source = self
             .catalog
             .source("stage_entries")

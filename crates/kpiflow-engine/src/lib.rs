@@ -10,6 +10,7 @@
 pub mod eval;
 pub mod frames;
 pub mod funnel;
+pub mod json;
 pub mod report;
 pub mod time;
 pub mod udf;
@@ -79,6 +80,8 @@ pub struct Engine {
     pub(crate) cache: Mutex<HashMap<&'static str, Arc<tokio::sync::OnceCell<DataFrame>>>>,
     /// Results of measure groups already computed on this snapshot (see `report::cached_group`).
     pub(crate) results: Mutex<HashMap<String, Arc<report::GroupResult>>>,
+    /// Funnels already computed on this snapshot, by request.
+    pub(crate) funnels: Mutex<HashMap<String, funnel::Funnel>>,
     pub(crate) result_cache: std::sync::atomic::AtomicBool,
     /// The last local date with data in any table.
     pub(crate) data_end: Mutex<Option<Option<NaiveDate>>>,
@@ -128,6 +131,7 @@ impl Engine {
             tables,
             cache: Mutex::new(HashMap::new()),
             results: Mutex::new(HashMap::new()),
+            funnels: Mutex::new(HashMap::new()),
             result_cache: std::sync::atomic::AtomicBool::new(true),
             data_end: Mutex::new(None),
         }

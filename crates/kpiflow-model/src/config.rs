@@ -33,6 +33,7 @@ pub struct ProjectConfig {
     pub funnel: FunnelConfig,
     pub import: ImportConfig,
     pub channels: ChannelsConfig,
+    pub server: ServerConfig,
     /// The user's `[params]`, `[[measures]]` and `[[kpis]]`, as TOML text for the catalog, which
     /// checks them (`None` when there are none).
     pub catalog: Option<String>,
@@ -82,6 +83,31 @@ impl Default for ImportConfig {
     }
 }
 
+/// `[server]`: how `kpiflow serve` listens and what it allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Address to bind; loopback unless the user says otherwise.
+    pub addr: std::net::SocketAddr,
+    /// Bearer token for write endpoints (imports). Without one (here or in `KPIFLOW_TOKEN`),
+    /// write endpoints are off.
+    pub token: Option<String>,
+    /// Largest request body accepted (an uploaded export), in MiB.
+    pub max_body_mib: u64,
+    /// Longest a query may run before the request answers 503.
+    pub query_timeout_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            addr: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+            token: None,
+            max_body_mib: 256,
+            query_timeout_secs: 60,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -92,6 +118,8 @@ struct RawConfig {
     import: Option<RawImport>,
     #[serde(default)]
     channels: Option<RawChannels>,
+    #[serde(default)]
+    server: Option<RawServer>,
     /// The user's catalog entries, checked by the catalog crate.
     #[serde(default)]
     params: Option<toml::Table>,
@@ -136,6 +164,15 @@ struct RawChannelRule {
     source: Option<Spanned<String>>,
     medium: Option<Spanned<String>>,
     campaign: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    addr: Option<Spanned<String>>,
+    token: Option<Spanned<String>>,
+    max_body_mib: Option<Spanned<i64>>,
+    query_timeout_secs: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -276,6 +313,48 @@ impl ProjectConfig {
             }
         }
 
+        let mut server = ServerConfig::default();
+        if let Some(sv) = raw.server {
+            if let Some(a) = sv.addr {
+                server.addr = a.get_ref().trim().parse().map_err(|_| {
+                    at(
+                        a.span(),
+                        "server.addr",
+                        format!(
+                            "`{}` is not an address; expected IP:PORT such as 127.0.0.1:8080",
+                            a.get_ref()
+                        ),
+                    )
+                })?;
+            }
+            if let Some(t) = sv.token {
+                if t.get_ref().trim().len() < 16 {
+                    return Err(at(
+                        t.span(),
+                        "server.token",
+                        "a token needs at least 16 characters".into(),
+                    ));
+                }
+                server.token = Some(t.get_ref().trim().to_owned());
+            }
+            if let Some(m) = sv.max_body_mib {
+                server.max_body_mib = u64::try_from(*m.get_ref())
+                    .ok()
+                    .filter(|v| (1..=65536).contains(v))
+                    .ok_or_else(|| {
+                        at(m.span(), "server.max_body_mib", "expected 1 to 65536 (MiB)".into())
+                    })?;
+            }
+            if let Some(q) = sv.query_timeout_secs {
+                server.query_timeout_secs = u64::try_from(*q.get_ref())
+                    .ok()
+                    .filter(|v| (1..=3600).contains(v))
+                    .ok_or_else(|| {
+                        at(q.span(), "server.query_timeout_secs", "expected 1 to 3600".into())
+                    })?;
+            }
+        }
+
         let mut channels = ChannelsConfig::default();
         if let Some(c) = raw.channels {
             if let Some(path) = c.categories {
@@ -358,6 +437,7 @@ impl ProjectConfig {
             funnel,
             import,
             channels,
+            server,
         })
     }
 }
@@ -421,6 +501,17 @@ strict = false
 max_errors = 100
 # Days back an exchange rate may be reused for a date without its own rate (weekends, holidays).
 fx_max_age_days = 7
+
+# `kpiflow serve`: the dashboard and the JSON API.
+[server]
+# Loopback by default; 0.0.0.0:8080 makes it reachable from other machines (reads need no token).
+addr = "127.0.0.1:8080"
+# Imports over HTTP need `Authorization: Bearer <token>`; without a token (here or in the
+# KPIFLOW_TOKEN environment variable) they are off.
+# token = "at-least-16-characters"
+# Largest upload accepted, in MiB; longest a query may run, in seconds.
+max_body_mib = 256
+query_timeout_secs = 60
 "#
     )
 }

@@ -1,5 +1,5 @@
-//! `kpiflow demo`: generate the demo company into a fresh project and import it.
-//! (The dashboard arrives in a later release; until then the command prints the tables.)
+//! `kpiflow demo`: generate the demo company into a fresh project, import it and serve the
+//! dashboard.
 
 use std::path::Path;
 use std::time::Instant;
@@ -31,6 +31,7 @@ const MARKER: &str = ".kpiflow-demo";
 
 pub async fn run(quiet: bool, args: DemoArgs) -> anyhow::Result<()> {
     let dir = &args.dir;
+    let addr = super::serve::parse_addr(&args.addr, "--addr")?;
     prepare_dir(dir)?;
     let started = Instant::now();
     super::init::init(dir, Some("Demo SaaS company (generated)"), "USD", "UTC", true)?;
@@ -105,7 +106,12 @@ pub async fn run(quiet: bool, args: DemoArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64(),
         d = dir.display()
     );
-    Ok(())
+    if args.no_serve {
+        return Ok(());
+    }
+    println!();
+    let project = Project::open(dir)?;
+    super::serve::serve(dir, project, addr).await
 }
 
 /// A fresh directory: created, or emptied when it holds an earlier demo; anything else is left

@@ -7,6 +7,7 @@ pub mod import;
 pub mod init;
 pub mod kpis;
 pub mod report;
+pub mod serve;
 pub mod tables;
 
 use std::path::Path;

@@ -4,11 +4,10 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use kpiflow_catalog::Direction;
 use kpiflow_catalog::channels::ChannelRules;
 use kpiflow_engine::report::format_value;
 use kpiflow_engine::{Compare, Engine, Grain, Period, RateKind, Report, ReportRequest};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::Project;
 use crate::UserError;
@@ -81,8 +80,6 @@ fn resolve(args: &ReportArgs, engine: &Engine) -> anyhow::Result<ReportRequest> 
     })
 }
 
-/// A value for machines: whole numbers without a fraction, others to 10 significant digits
-/// (the float noise of summing money, `559078.1900000002`, is not information).
 /// `--period` or `--from/--to`, checked against the project's calendar.
 pub fn resolve_period(args: &PeriodArgs, engine: &Engine) -> anyhow::Result<Option<Period>> {
     let calendar = engine.calendar();
@@ -117,16 +114,7 @@ pub fn parse_filters(raw: &[String]) -> anyhow::Result<Vec<(String, String)>> {
         .collect()
 }
 
-pub fn num(v: Option<f64>) -> Value {
-    let Some(v) = v.filter(|v| v.is_finite()) else { return Value::Null };
-    if v.fract() == 0.0 && v.abs() < 9e15 {
-        return json!(v as i64);
-    }
-    let magnitude = v.abs().log10().floor() as i32;
-    let scale = 10f64.powi(9 - magnitude);
-    let rounded = (v * scale).round() / scale;
-    serde_json::Number::from_f64(rounded).map(Value::Number).unwrap_or(Value::Null)
-}
+pub use kpiflow_engine::json::number as num;
 
 /// Prints a report. CSV: `kpi,period_start,<dims>,value[,previous_value,change,change_pct]`;
 /// JSON: the same per row plus period label, unit and direction, with the report's settings and
@@ -141,51 +129,7 @@ pub fn print(
     let unit_of = |id: &str| report.kpis.iter().find(|k| k.id == id);
     match format {
         OutputFormat::Json => {
-            let rows: Vec<Value> = report
-                .rows
-                .iter()
-                .map(|r| {
-                    let k = unit_of(&r.kpi);
-                    let mut o = Map::new();
-                    o.insert("kpi".into(), json!(r.kpi));
-                    o.insert("period_start".into(), json!(r.period_start.to_string()));
-                    o.insert("period".into(), json!(r.period));
-                    for (d, v) in &r.dims {
-                        o.insert(d.clone(), json!(v));
-                    }
-                    o.insert("value".into(), num(r.value));
-                    o.insert("unit".into(), json!(k.map(|k| k.unit.name())));
-                    o.insert(
-                        "direction".into(),
-                        json!(k.map(|k| match k.direction {
-                            Direction::Higher => "higher",
-                            Direction::Lower => "lower",
-                        })),
-                    );
-                    if let Some(rate) = k.and_then(|k| k.rate) {
-                        o.insert("rate".into(), json!(rate));
-                    }
-                    if compare {
-                        o.insert("previous_value".into(), num(r.previous_value));
-                        o.insert("change".into(), num(r.change));
-                        o.insert("change_pct".into(), num(r.change_pct));
-                        o.insert("good".into(), json!(r.good));
-                    }
-                    Value::Object(o)
-                })
-                .collect();
-            let doc = json!({
-                "grain": report.grain,
-                "from": report.period_from.to_string(),
-                "to": report.period_to.to_string(),
-                "compare": report.compare,
-                "rate": report.rate,
-                "window_days": report.window_days,
-                "dimensions": report.dimensions,
-                "warnings": report.warnings,
-                "rows": rows,
-            });
-            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            serde_json::to_writer_pretty(&mut *out, &report.to_json())?;
             writeln!(out)?;
             Ok(())
         }

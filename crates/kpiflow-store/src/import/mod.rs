@@ -113,7 +113,7 @@ pub async fn import(
     store: &Store,
     config: &ProjectConfig,
     request: &ImportRequest,
-    progress: &mut dyn FnMut(ImportProgress),
+    progress: &mut (dyn FnMut(ImportProgress) + Send),
 ) -> Result<ImportOutcome, ImportError> {
     let started = Instant::now();
     let table = request.table;

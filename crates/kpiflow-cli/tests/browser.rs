@@ -1,0 +1,402 @@
+//! The dashboard in headless Chromium (Debian's `chromium` + `chromium-driver`, which `.ci/run`
+//! installs): against `kpiflow serve` on 127.0.0.1 with the demo company, every page loads
+//! without console errors, tiles and tables hold the numbers `kpiflow report` gives for the
+//! same filters, a filter changes the URL and the numbers, a CSV download matches its table, a
+//! chart converts to PNG. Screenshots are kept in `target/tmp/browser-screenshots`.
+//!
+//! A machine without ChromeDriver fails this test (it cannot pass by not running); set
+//! `KPIFLOW_SKIP_BROWSER_TESTS=1` to skip it knowingly.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+/// Kills a child process when dropped, so a failing test stops what it started.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn chromedriver() -> Option<PathBuf> {
+    ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+}
+
+fn chromium() -> PathBuf {
+    ["/usr/bin/chromium", "/usr/lib/chromium/chromium"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .expect("chromium is not installed (apt-get install -y chromium chromium-driver)")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `kpiflow serve` on a free loopback port; returns the process and the dashboard's URL.
+fn serve(project: &Path) -> (Running, String) {
+    let mut child = kpiflow()
+        .arg("--project")
+        .arg(project)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let running = Running(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines.next().expect("the server stopped before printing its URL").unwrap();
+        if let Some(url) = line.strip_prefix("kpiflow dashboard: ") {
+            break url.trim_end_matches('/').to_owned();
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (running, url)
+}
+
+/// ChromeDriver's browser log (console messages), which W3C WebDriver has no command for.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(json!({"type": "browser"}).to_string()))
+    }
+}
+
+async fn console_errors(c: &Client) -> Vec<String> {
+    let log = c.issue_cmd(BrowserLog).await.unwrap();
+    log.as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["level"] == "SEVERE" || e["level"] == "WARNING")
+        .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+async fn browser(profile: &Path) -> (Running, Client) {
+    let driver = chromedriver();
+    let Some(driver) = driver else {
+        panic!(
+            "chromedriver is not installed (apt-get install -y chromium chromium-driver); \
+             set KPIFLOW_SKIP_BROWSER_TESTS=1 to skip the browser tests"
+        )
+    };
+    let port = free_port();
+    let process = Running(
+        Command::new(driver)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("chrome"));
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium(),
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    caps.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
+    let url = format!("http://127.0.0.1:{port}");
+    let mut last = None;
+    for _ in 0..100 {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector).capabilities(caps.clone()).connect(&url).await {
+            Ok(c) => return (process, c),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("ChromeDriver did not start: {last:?}");
+}
+
+fn screenshots() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The text of every cell of a table, by row, with numeric cells as their `data-value`.
+async fn table_cells(c: &Client, id: &str) -> Vec<Vec<String>> {
+    let script = r#"
+        const t = document.getElementById(arguments[0]);
+        return Array.from(t.tBodies[0].rows).map(r => Array.from(r.cells).map(td =>
+            td.hasAttribute('data-value') ? td.getAttribute('data-value') : td.textContent.trim()));
+    "#;
+    let v = c.execute(script, vec![json!(id)]).await.unwrap();
+    serde_json::from_value(v).unwrap()
+}
+
+async fn tile_values(c: &Client) -> Vec<(String, Option<f64>)> {
+    let script = r#"
+        return Array.from(document.querySelectorAll('.tile')).map(t =>
+            [t.dataset.kpi, t.querySelector('.tile-value').getAttribute('data-value')]);
+    "#;
+    let v: Vec<(String, String)> =
+        serde_json::from_value(c.execute(script, vec![]).await.unwrap()).unwrap();
+    v.into_iter().map(|(k, v)| (k, v.parse().ok())).collect()
+}
+
+fn close(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0),
+        _ => false,
+    }
+}
+
+/// `kpiflow report ... --format json`, as (kpi, dims, value).
+fn report(project: &Path, args: &[&str]) -> Vec<(String, Value, Option<f64>)> {
+    let mut full = vec!["report", "--format", "json"];
+    full.extend_from_slice(args);
+    let v = run_json(project, &full);
+    v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["kpi"].as_str().unwrap().to_owned(), r.clone(), r["value"].as_f64()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_in_headless_chromium() {
+    if std::env::var_os("KPIFLOW_SKIP_BROWSER_TESTS").is_some() {
+        eprintln!("KPIFLOW_SKIP_BROWSER_TESTS is set: browser tests skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let out = kpiflow()
+        .args(["demo", "--no-serve", "--scale", "0.3", "--dir", demo.to_str().unwrap()])
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (_server, base) = serve(&demo);
+    let (_driver, c) = browser(&dir.path().join("profile")).await;
+    let shots = screenshots();
+
+    // The period both surfaces use: the CLI's default 12 months, given explicitly.
+    let overview = run_json(&demo, &["report", "--kpi", "leads", "--format", "json"]);
+    let (from, to) = (overview["from"].as_str().unwrap(), overview["to"].as_str().unwrap());
+    let view = format!("from={from}&to={to}");
+
+    // Every page: loads, has a heading, no console errors; a screenshot.
+    for page in [
+        "",
+        "funnel",
+        "channels",
+        "campaigns",
+        "revenue",
+        "email",
+        "social",
+        "seo",
+        "definitions",
+        "data",
+    ] {
+        c.goto(&format!("{base}/{page}?{view}")).await.unwrap();
+        c.wait().for_element(Locator::Css("main h1")).await.unwrap();
+        let errors = console_errors(&c).await;
+        assert!(errors.is_empty(), "/{page}: console errors {errors:?}");
+        let name = if page.is_empty() { "overview" } else { page };
+        std::fs::write(shots.join(format!("{name}.png")), c.screenshot().await.unwrap()).unwrap();
+    }
+
+    // Overview tiles = `kpiflow report` over the same period, compared with the previous one.
+    c.goto(&format!("{base}/?{view}")).await.unwrap();
+    let tiles = tile_values(&c).await;
+    assert!(tiles.len() >= 10, "{tiles:?}");
+    let ids: Vec<&str> = tiles.iter().map(|(k, _)| k.as_str()).collect();
+    let joined = ids.join(",");
+    let cli =
+        report(&demo, &["--kpi", &joined, "--from", from, "--to", to, "--compare", "previous"]);
+    for (kpi, value) in &tiles {
+        let expected = cli.iter().find(|(k, _, _)| k == kpi).map(|(_, _, v)| *v).unwrap();
+        assert!(close(*value, expected), "tile {kpi}: page {value:?}, report {expected:?}");
+    }
+
+    // A filter typed into the bar changes the URL and the numbers, to the filtered report's.
+    let leads = |t: &[(String, Option<f64>)]| t.iter().find(|(k, _)| k == "leads").unwrap().1;
+    let all_leads = leads(&tiles);
+    let input = c.find(Locator::Css("form.filters input[name=channel]")).await.unwrap();
+    input.send_keys("Paid Search").await.unwrap();
+    c.find(Locator::Css("form.filters button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait()
+        .for_url(
+            &url::Url::parse(&format!(
+                "{base}/?channel=Paid+Search&compare=previous&from={from}&grain=month&to={to}"
+            ))
+            .unwrap(),
+        )
+        .await
+        .ok();
+    let url = c.current_url().await.unwrap();
+    assert!(url.as_str().contains("channel=Paid+Search"), "{url}");
+    let filtered = tile_values(&c).await;
+    let paid = report(
+        &demo,
+        &["--kpi", "leads", "--from", from, "--to", to, "--where", "channel=Paid Search"],
+    );
+    assert!(close(leads(&filtered), paid[0].2), "{:?} vs {:?}", leads(&filtered), paid[0].2);
+    assert!(!close(leads(&filtered), all_leads), "the filter did not change the leads tile");
+    assert!(console_errors(&c).await.is_empty());
+    // A select submits on change: the comparison goes into the URL.
+    let compare = c.find(Locator::Css("form.filters select[name=compare]")).await.unwrap();
+    compare.select_by_value("yoy").await.unwrap();
+    c.wait().for_element(Locator::Css("main h1")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(c.current_url().await.unwrap().as_str().contains("compare=yoy"));
+
+    // Channels table = the report split by channel; its CSV download = the table.
+    c.goto(&format!("{base}/channels?{view}")).await.unwrap();
+    let cells = table_cells(&c, "channels").await;
+    let headers: Vec<String> = serde_json::from_value(
+        c.execute("return Array.from(document.querySelectorAll('#channels thead th')).map(t => t.textContent.trim());", vec![])
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let kpi_ids = [
+        "won_revenue",
+        "sessions",
+        "ad_cost",
+        "leads",
+        "mqls",
+        "sqls",
+        "customers",
+        "cpl",
+        "cac",
+        "marketing_roi",
+    ];
+    assert_eq!(headers.len(), kpi_ids.len() + 1, "{headers:?}");
+    let split = report(
+        &demo,
+        &["--kpi", &kpi_ids.join(","), "--by", "channel", "--from", from, "--to", to],
+    );
+    assert!(cells.len() >= 5, "{cells:?}");
+    for row in &cells {
+        let channel = &row[0];
+        for (i, kpi) in kpi_ids.iter().enumerate() {
+            let expected = split
+                .iter()
+                .find(|(k, r, _)| k == kpi && r["channel"] == json!(channel))
+                .map(|(_, _, v)| *v)
+                .unwrap_or(None);
+            let shown: Option<f64> = row[i + 1].parse().ok();
+            assert!(close(shown, expected), "{channel} {kpi}: page {shown:?}, report {expected:?}");
+        }
+    }
+    let csv: String = serde_json::from_value(
+        c.execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(document.querySelector('a[data-csv-for=channels]').href).then(r => r.text()).then(done);",
+            vec![],
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        headers.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    let records: Vec<Vec<String>> =
+        reader.records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect();
+    assert_eq!(records.len(), cells.len());
+    for (record, row) in records.iter().zip(&cells) {
+        assert_eq!(record[0], row[0]);
+        for (a, b) in record.iter().zip(row).skip(1) {
+            assert!(close(a.parse().ok(), b.parse().ok()), "CSV {a} vs table {b}");
+        }
+    }
+
+    // Sorting by a header, by mouse and keyboard.
+    let th = c.find(Locator::Css("#channels thead th:nth-child(5)")).await.unwrap();
+    th.click().await.unwrap();
+    let sorted = table_cells(&c, "channels").await;
+    let leads_col: Vec<f64> = sorted.iter().filter_map(|r| r[4].parse().ok()).collect();
+    let direction = th.attr("aria-sort").await.unwrap().unwrap_or_default();
+    let mut expected = leads_col.clone();
+    expected.sort_by(f64::total_cmp);
+    if direction == "descending" {
+        expected.reverse();
+    }
+    assert_eq!(leads_col, expected, "sorted {direction}");
+
+    // A chart becomes a PNG in the browser; its SVG downloads from the server.
+    let png: String = serde_json::from_value(
+        c.execute_async(
+            "const done = arguments[arguments.length - 1];
+             window.kpiflowChartPng('won-revenue-by-channel').then(done, e => done('error: ' + e));",
+            vec![],
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        png.starts_with("data:image/png;base64,") && png.len() > 2000,
+        "{}",
+        &png[..png.len().min(80)]
+    );
+    let svg_hover: Vec<String> = serde_json::from_value(
+        c.execute("return Array.from(document.querySelectorAll('#won-revenue-by-channel [data-value] title')).map(t => t.textContent);", vec![])
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(!svg_hover.is_empty(), "bars carry their values on hover");
+    assert!(console_errors(&c).await.is_empty());
+
+    // A phone: the overview fits the screen's width.
+    c.set_window_size(390, 844).await.unwrap();
+    c.goto(&format!("{base}/?{view}")).await.unwrap();
+    let overflow: bool = serde_json::from_value(
+        c.execute("return document.documentElement.scrollWidth > window.innerWidth + 1;", vec![])
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    std::fs::write(shots.join("overview-phone.png"), c.screenshot().await.unwrap()).unwrap();
+    assert!(!overflow, "the overview is wider than a phone screen");
+
+    c.close().await.unwrap();
+}

@@ -1,0 +1,454 @@
+//! The router end to end with `oneshot`: every endpoint, bad requests, tokens, limits, and the
+//! OpenAPI document against what the server answers. Data: the CLI's tiny fixture (America/
+//! New_York, fiscal year from April), whose figures `kpiflow-cli/tests/report.rs` derives by hand.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use kpiflow_catalog::Catalog;
+use kpiflow_catalog::channels::ChannelRules;
+use kpiflow_model::ProjectConfig;
+use kpiflow_server::{AppState, ServerOptions, router};
+use kpiflow_store::import::{ImportRequest, OnError};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const TOKEN: &str = "test-token-0123456789";
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../kpiflow-cli/tests/fixtures/tiny")
+}
+
+/// A project over the tiny fixture; `extra` is appended to kpiflow.toml.
+async fn project(extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[project]\nname = \"tiny\"\ncurrency = \"USD\"\ntimezone = \"America/New_York\"\n\
+         fiscal_year_start_month = 4\n{extra}"
+    );
+    std::fs::write(dir.path().join("kpiflow.toml"), text).unwrap();
+    let config = ProjectConfig::load(dir.path()).unwrap();
+    let store = kpiflow_store::Store::open(&config.data_dir).unwrap();
+    for table in ["ad_spend", "sessions", "contacts", "stage_changes", "deals", "revenue", "costs"]
+    {
+        let request = ImportRequest {
+            table: kpiflow_model::table(table).unwrap(),
+            files: vec![fixtures().join(format!("{table}.csv"))],
+            mapping: None,
+            format: None,
+            on_error: OnError::Fail,
+            rejects: dir.path().join("rejects.csv"),
+        };
+        kpiflow_store::import(&store, &config, &request, &mut |_| {}).await.unwrap();
+    }
+    dir
+}
+
+fn state(dir: &Path, token: Option<&str>) -> AppState {
+    let config = ProjectConfig::load(dir).unwrap();
+    let mut catalog = Catalog::builtin().unwrap();
+    if let Some(text) = &config.catalog {
+        catalog.add(text, "kpiflow.toml", true).unwrap();
+    }
+    let rules = ChannelRules::from_config(&config.channels).unwrap();
+    AppState::new(ServerOptions {
+        project_dir: dir.to_path_buf(),
+        config,
+        catalog,
+        rules,
+        token: token.map(str::to_owned),
+    })
+    .unwrap()
+}
+
+struct Answer {
+    status: StatusCode,
+    content_type: String,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).unwrap()
+    }
+
+    /// An error answer must be exactly `{code, message, hints}`.
+    fn error(&self, status: StatusCode, code: &str) -> Value {
+        assert_eq!(self.status, status, "{}", self.text());
+        let v = self.json();
+        let keys: BTreeSet<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, BTreeSet::from(["code", "message", "hints"]), "{v}");
+        assert_eq!(v["code"], code, "{v}");
+        v
+    }
+}
+
+async fn send(state: &AppState, request: Request<Body>) -> Answer {
+    let response = router(state.clone()).oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+    Answer { status, content_type, headers, body }
+}
+
+async fn get(state: &AppState, uri: &str) -> Answer {
+    send(state, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+async fn post_json(state: &AppState, uri: &str, body: &str) -> Answer {
+    let request = Request::post(uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    send(state, request).await
+}
+
+/// A multipart form: text fields, then files (name, content).
+fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "kpiflow-test-boundary-7d3f";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .bytes(),
+        );
+    }
+    for (file_name, content) in files {
+        body.extend(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+                 Content-Type: text/csv\r\n\r\n"
+            )
+            .bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{boundary}--\r\n").bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn post_import(state: &AppState, auth: Option<&str>, form: (String, Vec<u8>)) -> Answer {
+    let mut request = Request::post("/api/imports").header(header::CONTENT_TYPE, form.0);
+    if let Some(a) = auth {
+        request = request.header(header::AUTHORIZATION, a);
+    }
+    send(state, request.body(Body::from(form.1)).unwrap()).await
+}
+
+#[tokio::test]
+async fn health_catalog_and_unknown_paths() {
+    let dir = project("").await;
+    let s = state(dir.path(), None);
+    let health = get(&s, "/api/health").await;
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(health.json()["status"], "ok");
+    assert_eq!(health.json()["writes"], false);
+
+    let kpis = get(&s, "/api/kpis").await.json();
+    assert_eq!(kpis.as_array().unwrap().len(), s.catalog().kpis.len());
+    let cpl = get(&s, "/api/kpis/cpl").await;
+    assert_eq!(cpl.status, StatusCode::OK);
+    assert_eq!(cpl.json()["formula"], "ad_cost / leads");
+    assert_eq!(cpl.json()["unit"], "currency");
+    let typo = get(&s, "/api/kpis/cpll").await.error(StatusCode::NOT_FOUND, "not_found");
+    assert_eq!(typo["hints"][0], "did you mean `cpl`?");
+
+    get(&s, "/api/nope").await.error(StatusCode::NOT_FOUND, "not_found");
+    let page = get(&s, "/nope").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.content_type.starts_with("text/html"), "{}", page.content_type);
+}
+
+#[tokio::test]
+async fn report_answers_what_the_cli_answers() {
+    let dir = project("").await;
+    let s = state(dir.path(), None);
+    let uri =
+        "/api/report?kpi=leads,mqls,cpl,won_revenue&by=channel&period=FY2026-Q1&compare=previous";
+    let answer = get(&s, uri).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    assert!(answer.content_type.starts_with("application/json"));
+    let api = answer.json();
+    // The same request straight to the engine, through the JSON the CLI prints.
+    let engine = s.engine().await.unwrap();
+    let request = kpiflow_engine::ReportRequest {
+        kpis: ["leads", "mqls", "cpl", "won_revenue"].map(String::from).to_vec(),
+        by: vec!["channel".into()],
+        period: Some(kpiflow_engine::Period::parse("FY2026-Q1", &engine.calendar()).unwrap()),
+        compare: Some(kpiflow_engine::Compare::Previous),
+        window_days: Some(90),
+        ..Default::default()
+    };
+    assert_eq!(api, engine.report(&request).await.unwrap().to_json());
+    insta::assert_snapshot!(
+        "report_by_channel_fy2026_q1",
+        serde_json::to_string_pretty(&api).unwrap()
+    );
+
+    // A filter is any other parameter; the POST form takes several values per dimension.
+    let filtered =
+        get(&s, "/api/report?kpi=leads&period=FY2026-Q1&channel=Paid+Search").await.json();
+    let posted = post_json(
+        &s,
+        "/api/report",
+        r#"{"kpis":["leads"],"period":"FY2026-Q1","filters":{"channel":["Paid Search"]}}"#,
+    )
+    .await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.text());
+    assert_eq!(filtered, posted.json());
+}
+
+#[tokio::test]
+async fn report_errors_name_what_to_fix() {
+    let dir = project("").await;
+    let s = state(dir.path(), None);
+    let e = get(&s, "/api/report?kpi=cpll").await.error(StatusCode::BAD_REQUEST, "unknown_name");
+    assert_eq!(e["hints"][0], "did you mean `cpl`?");
+    let e = get(&s, "/api/report?kpi=leads&chanel=Email")
+        .await
+        .error(StatusCode::BAD_REQUEST, "unknown_name");
+    assert_eq!(e["hints"][0], "did you mean `channel`?");
+    let e =
+        get(&s, "/api/report?period=2025-13").await.error(StatusCode::BAD_REQUEST, "bad_request");
+    assert!(e["message"].as_str().unwrap().starts_with("parameter `period`"), "{e}");
+    get(&s, "/api/report?grain=fortnight").await.error(StatusCode::BAD_REQUEST, "unknown_name");
+    get(&s, "/api/report?from=2025-01-01").await.error(StatusCode::BAD_REQUEST, "bad_request");
+    get(&s, "/api/report?compare=lastyear").await.error(StatusCode::BAD_REQUEST, "unknown_name");
+    get(&s, "/api/report?window=0").await.error(StatusCode::BAD_REQUEST, "bad_request");
+    let e = get(&s, "/api/report?kpi=mrr&by=channel")
+        .await
+        .error(StatusCode::BAD_REQUEST, "bad_request");
+    assert!(
+        e["message"].as_str().unwrap().contains("cannot be split or filtered by `channel`"),
+        "{e}"
+    );
+    post_json(&s, "/api/report", "{not json").await.error(StatusCode::BAD_REQUEST, "bad_request");
+    post_json(&s, "/api/report", r#"{"kpi":["leads"]}"#)
+        .await
+        .error(StatusCode::BAD_REQUEST, "bad_request");
+    post_json(&s, "/api/report", r#"{"filters":{"chanel":["x"]}}"#)
+        .await
+        .error(StatusCode::BAD_REQUEST, "unknown_name");
+}
+
+#[tokio::test]
+async fn funnel_tables_and_import_log() {
+    let dir = project("").await;
+    let s = state(dir.path(), None);
+    let funnel = get(&s, "/api/funnel?period=2025&by=channel").await;
+    assert_eq!(funnel.status, StatusCode::OK, "{}", funnel.text());
+    let f = funnel.json();
+    assert_eq!(f["by"], "channel");
+    assert!(!f["stages"].as_array().unwrap().is_empty());
+    get(&s, "/api/funnel?mode=sideways").await.error(StatusCode::BAD_REQUEST, "unknown_name");
+    get(&s, "/api/funnel?count=team").await.error(StatusCode::BAD_REQUEST, "unknown_name");
+
+    let tables = get(&s, "/api/tables").await.json();
+    let rows: Vec<(String, u64)> = tables["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["table"].as_str().unwrap().to_owned(), t["rows"].as_u64().unwrap()))
+        .collect();
+    assert!(rows.contains(&("contacts".into(), 5)), "{rows:?}");
+    assert!(tables["warnings"].is_null());
+    let checked = get(&s, "/api/tables?check=true").await.json();
+    assert!(checked["warnings"].is_array());
+    get(&s, "/api/tables?check=maybe").await.error(StatusCode::BAD_REQUEST, "bad_request");
+
+    let log = get(&s, "/api/imports").await.json();
+    assert_eq!(log.as_array().unwrap().len(), 7);
+    assert_eq!(log[0]["number"], 1);
+}
+
+#[tokio::test]
+async fn imports_need_a_token() {
+    let csv =
+        b"contact_id,created_at,account_id,original_source,region,segment,first_response_at\n\
+                c9,2025-05-02T15:00:00Z,a9,PAID_SEARCH,EMEA,SMB,\n";
+    let form = || multipart(&[("table", "contacts")], &[("more_contacts.csv", csv)]);
+
+    // Without a token configured, writes are off.
+    let dir = project("").await;
+    let off = state(dir.path(), None);
+    let e = post_import(&off, Some(&format!("Bearer {TOKEN}")), form()).await;
+    e.error(StatusCode::FORBIDDEN, "writes_disabled");
+
+    let s = state(dir.path(), Some(TOKEN));
+    let missing = post_import(&s, None, form()).await;
+    missing.error(StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_eq!(missing.headers.get(header::WWW_AUTHENTICATE).unwrap(), "Bearer");
+    post_import(&s, Some("Bearer wrong-token-0123456789"), form())
+        .await
+        .error(StatusCode::UNAUTHORIZED, "unauthorized");
+
+    let leads = |v: Value| v["rows"][0]["value"].as_f64().unwrap();
+    let before = leads(get(&s, "/api/report?kpi=leads&period=2025-05").await.json());
+    let ok = post_import(&s, Some(&format!("Bearer {TOKEN}")), form()).await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.text());
+    assert_eq!(ok.json()["tables"][0]["inserted"], 1);
+    // The next request sees the new snapshot.
+    let after = leads(get(&s, "/api/report?kpi=leads&period=2025-05").await.json());
+    assert_eq!(after, before + 1.0);
+    assert_eq!(get(&s, "/api/imports").await.json().as_array().unwrap().len(), 8);
+
+    // Bad forms and bad rows are user errors that say where.
+    let auth = format!("Bearer {TOKEN}");
+    let e =
+        post_import(&s, Some(&auth), multipart(&[("table", "contact")], &[("c.csv", csv)])).await;
+    assert_eq!(
+        e.error(StatusCode::BAD_REQUEST, "unknown_name")["hints"][0],
+        "did you mean `contacts`?"
+    );
+    post_import(&s, Some(&auth), multipart(&[("table", "contacts")], &[]))
+        .await
+        .error(StatusCode::BAD_REQUEST, "bad_request");
+    post_import(&s, Some(&auth), multipart(&[("tabel", "contacts")], &[("c.csv", csv)]))
+        .await
+        .error(StatusCode::BAD_REQUEST, "unknown_name");
+    let bad_row = b"contact_id,created_at\nc10,not-a-date\n";
+    let e =
+        post_import(&s, Some(&auth), multipart(&[("table", "contacts")], &[("bad.csv", bad_row)]))
+            .await;
+    let e = e.error(StatusCode::BAD_REQUEST, "bad_request");
+    let message = e["message"].as_str().unwrap();
+    assert!(message.contains("bad.csv") && message.contains("not-a-date"), "{message}");
+    assert!(message.contains("on_error=skip"), "{message}");
+    // Nothing was half-imported.
+    assert_eq!(get(&s, "/api/imports").await.json().as_array().unwrap().len(), 8);
+}
+
+#[tokio::test]
+async fn request_bodies_are_bounded() {
+    let dir = project("[server]\nmax_body_mib = 1\n").await;
+    let s = state(dir.path(), Some(TOKEN));
+    let big = vec![b'x'; 2 << 20];
+    let answer = post_import(
+        &s,
+        Some(&format!("Bearer {TOKEN}")),
+        multipart(&[("table", "contacts")], &[("big.csv", &big)]),
+    )
+    .await;
+    answer.error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+    // The rejected upload left nothing behind.
+    let uploads = dir.path().join("uploads");
+    let left = std::fs::read_dir(&uploads).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(left, 0);
+}
+
+/// Every route is in the document and every documented path answers; responses carry the
+/// documented keys.
+#[tokio::test]
+async fn openapi_matches_the_routes() {
+    let dir = project("").await;
+    let s = state(dir.path(), None);
+    let doc = get(&s, "/api/openapi.json").await.json();
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.insert(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    let expected: BTreeSet<String> = [
+        "GET /api/health",
+        "GET /api/kpis",
+        "GET /api/kpis/{id}",
+        "GET /api/report",
+        "POST /api/report",
+        "GET /api/funnel",
+        "GET /api/tables",
+        "GET /api/imports",
+        "POST /api/imports",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(documented, expected);
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+
+    let schema_keys = |name: &str| -> BTreeSet<String> {
+        doc["components"]["schemas"][name]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    };
+    let keys = |v: &Value| -> BTreeSet<String> { v.as_object().unwrap().keys().cloned().collect() };
+    let report =
+        get(&s, "/api/report?kpi=leads,cpl&by=channel&period=2025&compare=previous").await.json();
+    assert_eq!(keys(&report), schema_keys("ReportDoc"));
+    let row_keys = schema_keys("ReportRowDoc");
+    for row in report["rows"].as_array().unwrap() {
+        let extra: Vec<String> = keys(row).difference(&row_keys).cloned().collect();
+        assert_eq!(extra, vec!["channel".to_owned()], "undocumented keys besides the split: {row}");
+    }
+    let funnel = get(&s, "/api/funnel").await.json();
+    assert_eq!(keys(&funnel), schema_keys("FunnelDoc"));
+    assert_eq!(keys(&funnel["stages"][0]), schema_keys("FunnelStageDoc"));
+    assert_eq!(keys(&get(&s, "/api/tables").await.json()), schema_keys("TablesDoc"));
+    assert_eq!(keys(&get(&s, "/api/imports").await.json()[0]), schema_keys("ImportLogDoc"));
+    assert_eq!(keys(&get(&s, "/api/kpis/cpl").await.json()), schema_keys("KpiDoc"));
+    assert_eq!(keys(&get(&s, "/api/health").await.json()), schema_keys("Health"));
+    let _ = json!(null);
+}
+
+#[tokio::test]
+async fn every_dashboard_page_renders_and_downloads_match() {
+    let dir = project("").await;
+    let s = state(dir.path(), None);
+    for page in [
+        "/",
+        "/funnel",
+        "/channels",
+        "/campaigns",
+        "/revenue",
+        "/email",
+        "/social",
+        "/seo",
+        "/definitions",
+        "/data",
+    ] {
+        let answer = get(&s, &format!("{page}?period=2025")).await;
+        assert_eq!(answer.status, StatusCode::OK, "{page}: {}", answer.text());
+        assert!(answer.content_type.starts_with("text/html"), "{page}");
+        let html = answer.text();
+        assert!(html.contains("<h1>"), "{page}");
+        assert!(!html.contains("NaN"), "{page} shows NaN");
+    }
+    // Email data is not imported: the page says so rather than showing zeros.
+    let email = get(&s, "/email?period=2025").await.text();
+    assert!(email.contains("import email_campaigns"), "{email}");
+
+    let csv = get(&s, "/channels/table/channels.csv?period=2025").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.content_type.starts_with("text/csv"));
+    assert!(csv.text().starts_with("channel,Won revenue,"), "{}", csv.text());
+    let svg = get(&s, "/channels/chart/won-revenue-by-channel.svg?period=2025").await;
+    assert_eq!(svg.status, StatusCode::OK, "{}", svg.text());
+    assert_eq!(svg.content_type, "image/svg+xml");
+    assert!(svg.text().contains("<svg"));
+    assert_eq!(get(&s, "/channels/table/nope.csv").await.status, StatusCode::NOT_FOUND);
+
+    // A bad filter is a 400 page that says what to fix.
+    let bad = get(&s, "/channels?period=2025-13").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.content_type.starts_with("text/html"));
+    assert!(bad.text().contains("parameter `period`"));
+}
