@@ -314,6 +314,7 @@ fn every_kpi_of_the_catalog_has_a_value_on_the_demo() {
 // | ctr | percent | 0.032 | 0.05 | -0.018 | -0.36 |
 // | cpc | currency | 2.5 | 2 | 0.5 | 0.25 |
 // | cpm | currency | 80 | 100 | -20 | -0.2 |
+// | ad_conversions | count | 0 | 5 | -5 | -1 |
 // | ad_conversion_rate | percent | 0 | 0.1 | -0.1 | -1 |
 // | cost_per_conversion | currency | — | 20 | — | — |
 // | search_impression_share | percent | — | — | — | — |
@@ -386,6 +387,7 @@ fn every_kpi_of_the_catalog_has_a_value_on_the_demo() {
 // Ads — Q1 rows 04-15, 04-20, 06-05; prev row 03-10.
 // - clicks 80+0+0 = 80 | 50. ad_cost 160+40+0 = 200 | 100. (impressions 2500 | 1000, conversions 0 | 5.)
 // - ctr 80/2500 = 0.032 | 50/1000 = 0.05. cpc 200/80 = 2.5 | 100/50 = 2. cpm 200/2500×1000 = 80 | 100.
+// - ad_conversions (the platforms' own count): 0+0+0 = 0 | 5 (2025-03-10).
 // - ad_conversion_rate 0/80 = 0 | 5/50 = 0.1. cost_per_conversion 200/0 = — | 100/5 = 20.
 // - search_impression_share: no eligible_impressions column → search_impressions (filter
 //   eligible_impressions IS NOT NULL matches nothing) = 0, eligible_impressions = 0 (or NULL) → — | —.

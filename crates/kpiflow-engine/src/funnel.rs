@@ -111,7 +111,11 @@ impl Engine {
             return Ok(f.clone());
         }
         let funnel = self.compute_funnel(request).await?;
-        self.funnels.lock().await.insert(key, funnel.clone());
+        let mut cache = self.funnels.lock().await;
+        if cache.len() >= crate::report::RESULT_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(key, funnel.clone());
         Ok(funnel)
     }
 

@@ -35,7 +35,7 @@ use crate::time::{Compare, Grain, Period};
 use crate::{Engine, EngineError, Result};
 
 /// How many measure-group results an engine keeps (a report uses about 20).
-const RESULT_CACHE_ENTRIES: usize = 1024;
+pub(crate) const RESULT_CACHE_ENTRIES: usize = 1024;
 
 /// The label of an empty or missing dimension value.
 pub const NOT_SET: &str = "(not set)";

@@ -142,7 +142,7 @@ pub fn nice_ticks(min: f64, max: f64, n: usize) -> Vec<f64> {
     if !lo.is_finite() || !hi.is_finite() {
         return vec![0.0, 1.0];
     }
-    if hi - lo < f64::EPSILON {
+    if (hi - lo).abs() < f64::EPSILON {
         hi = lo + 1.0;
     }
     let n = n.max(2);
@@ -181,7 +181,7 @@ pub fn compact(v: f64, unit: Unit) -> String {
         return format!("{}%", trim(format!("{:.1}", v * 100.0)));
     }
     let a = v.abs();
-    let s = if a >= 1e9 {
+    if a >= 1e9 {
         format!("{}B", trim(format!("{:.1}", v / 1e9)))
     } else if a >= 1e6 {
         format!("{}M", trim(format!("{:.1}", v / 1e6)))
@@ -191,8 +191,7 @@ pub fn compact(v: f64, unit: Unit) -> String {
         format!("{}", v as i64)
     } else {
         trim(format!("{v:.2}"))
-    };
-    s
+    }
 }
 
 /// The plotting frame shared by the cartesian charts: a vertical value axis with nice ticks and

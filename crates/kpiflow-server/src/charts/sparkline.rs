@@ -36,7 +36,7 @@ impl Chart for Sparkline {
         let n = data.categories.len().max(2);
         let x = |i: usize| 3.0 + i as f64 * (W - 6.0) / (n - 1) as f64;
         let y = |v: f64| {
-            if hi - lo < f64::EPSILON {
+            if (hi - lo).abs() < f64::EPSILON {
                 H / 2.0
             } else {
                 H - 3.0 - (v - lo) / (hi - lo) * (H - 6.0)
