@@ -452,3 +452,19 @@ async fn every_dashboard_page_renders_and_downloads_match() {
     assert!(bad.content_type.starts_with("text/html"));
     assert!(bad.text().contains("parameter `period`"));
 }
+
+#[tokio::test]
+async fn queries_past_the_time_bound_answer_503() {
+    let dir = project("[server]\nquery_timeout_secs = 1\n").await;
+    let s = state(dir.path(), None);
+    let slow = s
+        .bounded(async {
+            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(slow.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(slow.body.code, "timeout");
+    assert!(slow.body.message.contains("longer than 1 s"), "{}", slow.body.message);
+}

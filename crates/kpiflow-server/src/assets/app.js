@@ -45,8 +45,8 @@
     });
   });
 
-  // PNG of a chart: the inline SVG drawn on a canvas at twice its size, on white.
-  function chartPng(id) {
+  // A chart on a canvas at twice its size, on white (the SVG carries its own styles).
+  function chartCanvas(id) {
     return new Promise(function (resolve, reject) {
       const holder = document.getElementById(id);
       const svg = holder && holder.querySelector("svg");
@@ -64,41 +64,66 @@
         g.fillStyle = "#fff";
         g.fillRect(0, 0, canvas.width, canvas.height);
         g.drawImage(image, 0, 0, canvas.width, canvas.height);
-        resolve(canvas.toDataURL("image/png"));
+        resolve(canvas);
       };
       image.onerror = function () { reject(new Error("the chart could not be drawn")); };
       image.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(text);
     });
   }
-  window.kpiflowChartPng = chartPng;
+
+  // A chart as a PNG data URL (used by the browser tests).
+  window.kpiflowChartPng = function (id) {
+    return chartCanvas(id).then(function (canvas) { return canvas.toDataURL("image/png"); });
+  };
 
   document.querySelectorAll("a[data-png-for]").forEach(function (a) {
     a.addEventListener("click", function (e) {
       e.preventDefault();
       const id = a.getAttribute("data-png-for");
-      chartPng(id).then(function (url) {
+      chartCanvas(id).then(function (canvas) {
+        return new Promise(function (resolve, reject) {
+          canvas.toBlob(function (blob) {
+            if (blob) resolve(blob); else reject(new Error("the PNG could not be made"));
+          }, "image/png");
+        });
+      }).then(function (blob) {
+        const url = URL.createObjectURL(blob);
         const link = document.createElement("a");
         link.href = url;
         link.download = id + ".png";
         document.body.appendChild(link);
         link.click();
         link.remove();
-      }, function (err) { window.alert(err.message); });
+        setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+      }).catch(function (err) { window.alert(err.message); });
     });
   });
+
+  // On a phone the filter panel starts closed unless a filter is set (without this script it
+  // stays open).
+  const panel = document.querySelector("details.filter-panel");
+  if (panel && window.matchMedia("(max-width: 700px)").matches && panel.dataset.active === "0") {
+    panel.open = false;
+  }
 
   // Filters: a select submits on change; empty fields stay out of the URL.
   const form = document.querySelector("form.filters");
   if (form) {
-    form.addEventListener("submit", function () {
-      form.querySelectorAll("input, select").forEach(function (f) {
+    const fields = function () { return form.querySelectorAll("input, select"); };
+    const clean = function () {
+      fields().forEach(function (f) {
         if (f.type !== "checkbox" && f.value === "") f.disabled = true;
       });
-    });
+    };
+    form.addEventListener("submit", clean);
     form.querySelectorAll("select").forEach(function (s) {
       s.addEventListener("change", function () {
-        if (form.requestSubmit) form.requestSubmit(); else form.submit();
+        if (form.requestSubmit) { form.requestSubmit(); } else { clean(); form.submit(); }
       });
+    });
+    // Back to a page kept in the history cache: its emptied fields are usable again.
+    window.addEventListener("pageshow", function () {
+      fields().forEach(function (f) { f.disabled = false; });
     });
   }
 })();

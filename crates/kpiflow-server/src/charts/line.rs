@@ -24,7 +24,7 @@ impl Chart for Line {
             return empty(data, 640, 300);
         }
         let all = data.series.iter().flat_map(|s| s.values.iter().flatten().copied());
-        let frame = Frame::new(all, data.categories.len(), data.series.len() > 1);
+        let frame = Frame::new(all, &data.categories, data.series.len() > 1);
         let id = format!("{}-svg-title", safe_id(&data.id));
         html! {
             svg xmlns=(SVG_NS) viewBox=(frame.view_box()) role="img" aria-labelledby=(id)

@@ -24,7 +24,7 @@ pub use waterfall::Waterfall;
 /// What a chart draws.
 #[derive(Debug, Clone)]
 pub struct ChartData {
-    /// DOM id and download file stem.
+    /// DOM id and download file stem: `[a-z0-9_-]` (see [`ChartData::new`]).
     pub id: String,
     pub title: String,
     pub unit: Unit,
@@ -32,6 +32,29 @@ pub struct ChartData {
     pub currency: String,
     pub categories: Vec<String>,
     pub series: Vec<Series>,
+}
+
+impl ChartData {
+    /// A chart's data, its id made safe for a DOM id and a file name (`[a-z0-9_-]`, other
+    /// characters become `-`; an empty id becomes `chart`).
+    pub fn new(
+        id: &str,
+        title: impl Into<String>,
+        unit: Unit,
+        currency: impl Into<String>,
+        categories: Vec<String>,
+        series: Vec<Series>,
+    ) -> ChartData {
+        let id = safe_id(id);
+        ChartData {
+            id: if id.is_empty() { "chart".to_owned() } else { id },
+            title: title.into(),
+            unit,
+            currency: currency.into(),
+            categories,
+            series,
+        }
+    }
 }
 
 /// One series: a value (or none) per category.
@@ -206,10 +229,21 @@ pub(crate) struct Frame {
     pub bottom: f64,
     pub ticks: Vec<f64>,
     pub bands: usize,
+    /// Category labels drawn slanted (too long for their band).
+    pub slant: bool,
 }
 
+/// Category labels are cut to this many characters.
+const LABEL_CHARS: usize = 18;
+/// Average width of a character at font size 11.
+const CHAR_WIDTH: f64 = 6.2;
+/// The angle of slanted labels.
+const SLANT: f64 = std::f64::consts::PI / 5.0;
+
 impl Frame {
-    pub fn new(values: impl Iterator<Item = f64>, bands: usize, legend: bool) -> Frame {
+    /// A frame for `categories`; labels too long for their band are drawn slanted, and the
+    /// frame grows downwards to hold them.
+    pub fn new(values: impl Iterator<Item = f64>, categories: &[String], legend: bool) -> Frame {
         let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
         for v in values.filter(|v| v.is_finite()) {
             min = min.min(v);
@@ -218,15 +252,23 @@ impl Frame {
         if !min.is_finite() {
             (min, max) = (0.0, 1.0);
         }
+        let bands = categories.len().max(1);
+        let (left, right, bottom) = (58.0, 624.0, 262.0);
+        let longest =
+            categories.iter().map(|c| c.chars().count().min(LABEL_CHARS)).max().unwrap_or(0);
+        let slant = longest as f64 * CHAR_WIDTH > (right - left) / bands as f64 - 4.0;
+        let height =
+            if slant { bottom + 16.0 + longest as f64 * CHAR_WIDTH * SLANT.sin() } else { 300.0 };
         Frame {
             width: 640.0,
-            height: 300.0,
-            left: 58.0,
-            right: 624.0,
+            height,
+            left,
+            right,
             top: if legend { 34.0 } else { 14.0 },
-            bottom: 262.0,
+            bottom,
             ticks: nice_ticks(min, max, 5),
-            bands: bands.max(1),
+            bands,
+            slant,
         }
     }
 
@@ -259,7 +301,8 @@ impl Frame {
 
     /// Grid lines with their labels, and the category labels (at most about 12 shown).
     pub fn axes(&self, data: &ChartData, unit: Unit) -> Markup {
-        let every = data.categories.len().div_ceil(12).max(1);
+        let every = data.categories.len().div_ceil(if self.slant { 24 } else { 12 }).max(1);
+        let degrees = -SLANT.to_degrees();
         html! {
             g {
                 @for t in &self.ticks {
@@ -269,7 +312,13 @@ impl Frame {
                 }
                 @for (i, c) in data.categories.iter().enumerate() {
                     @if i % every == 0 {
-                        text x=(px(self.x(i))) y=(px(self.bottom + 18.0)) text-anchor="middle" fill=(MUTED) { (shorten(c, 14)) }
+                        @if self.slant {
+                            @let (x, y) = (self.x(i), self.bottom + 12.0);
+                            text x=(px(x)) y=(px(y)) text-anchor="end" fill=(MUTED)
+                                transform=(format!("rotate({} {} {})", px(degrees), px(x), px(y))) { (shorten(c, LABEL_CHARS)) }
+                        } @else {
+                            text x=(px(self.x(i))) y=(px(self.bottom + 18.0)) text-anchor="middle" fill=(MUTED) { (shorten(c, LABEL_CHARS)) }
+                        }
                     }
                 }
             }
@@ -288,15 +337,19 @@ pub(crate) fn shorten(s: &str, max: usize) -> String {
     }
 }
 
-/// Series names with their colours, across the top.
+/// Series names with their colours, across the top; with many series each name is cut to fit
+/// its share of the width.
 pub(crate) fn legend(data: &ChartData, frame: &Frame) -> Markup {
+    let n = data.series.len().max(1);
+    let step = ((frame.width - frame.left - 8.0) / n as f64).min(150.0);
+    let chars = (((step - 22.0) / CHAR_WIDTH).floor().max(3.0) as usize).min(20);
     html! {
         @if data.series.len() > 1 {
             g {
                 @for (i, s) in data.series.iter().enumerate() {
-                    @let x = frame.left + (i as f64) * 150.0;
+                    @let x = frame.left + (i as f64) * step;
                     rect x=(px(x)) y="10" width="12" height="12" fill=(color(i)) {}
-                    text x=(px(x + 17.0)) y="20" fill=(TEXT) { (shorten(&s.name, 20)) }
+                    text x=(px(x + 17.0)) y="20" fill=(TEXT) { (shorten(&s.name, chars)) }
                 }
             }
         }
@@ -387,6 +440,32 @@ pub(crate) mod tests {
             let svg = c.render(&d).into_string();
             assert!(!svg.contains("<script>") && !svg.contains("<b>"), "{}: {svg}", c.name());
         }
+    }
+
+    #[test]
+    fn new_makes_the_id_safe() {
+        let d =
+            ChartData::new("Won Revenue / Channel", "Won", Unit::Currency, "EUR", vec![], vec![]);
+        assert_eq!(d.id, "won-revenue---channel");
+        assert_eq!(d.currency, "EUR");
+        assert_eq!(ChartData::new("", "x", Unit::Count, "USD", vec![], vec![]).id, "chart");
+    }
+
+    #[test]
+    fn a_long_legend_stays_inside_the_frame() {
+        const VALUES: &[Option<f64>] = &[Some(1.0), Some(2.0)];
+        let names: Vec<String> =
+            (0..8).map(|i| format!("A rather long channel name {i}")).collect();
+        let series: Vec<(&str, &[Option<f64>])> =
+            names.iter().map(|n| (n.as_str(), VALUES)).collect();
+        let d = data(&series, &["a", "b"], Unit::Count);
+        let svg = Line.render(&d).into_string();
+        assert_eq!(svg.matches("<rect").count(), 8);
+        // The last swatch starts well inside the 640-wide frame.
+        assert!(
+            svg.contains(&format!("<rect x=\"{}\"", px(58.0 + 7.0 * (640.0 - 58.0 - 8.0) / 8.0))),
+            "{svg}"
+        );
     }
 
     #[test]

@@ -47,7 +47,7 @@ impl Chart for Waterfall {
             }
         }
         let ends = bars.iter().flatten().flat_map(|(a, b, _)| [*a, *b]);
-        let frame = Frame::new(ends, n, false);
+        let frame = Frame::new(ends, &data.categories, false);
         let id = format!("{}-svg-title", safe_id(&data.id));
         let width = frame.band() * 0.6;
         html! {

@@ -86,7 +86,13 @@ fn filter_form(slug: &str, ctx: &Ctx) -> Markup {
     let get = |k: &str| p.get(k).cloned().unwrap_or_default();
     let compare = p.get("compare").map(String::as_str).unwrap_or("previous");
     let grain = p.get("grain").map(String::as_str).unwrap_or("month");
+    let active: Vec<String> = ctx.view.filters.iter().map(|(d, v)| format!("{d} = {v}")).collect();
     html! {
+        details.filter-panel open data-active=(active.len()) {
+            summary {
+                "Filters"
+                @if !active.is_empty() { ": " (active.join(", ")) }
+            }
         form.filters method="get" action=(format!("/{slug}")) aria-label="Filters" {
             label { "Period "
                 input type="text" name="period" value=(get("period")) placeholder=(ctx.view.period.label)
@@ -122,6 +128,7 @@ fn filter_form(slug: &str, ctx: &Ctx) -> Markup {
             }
             button type="submit" { "Apply" }
             a.reset href=(format!("/{slug}")) { "Reset" }
+        }
         }
     }
 }
