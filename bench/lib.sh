@@ -6,7 +6,9 @@ build() {
   if [ -z "${CARGO_TARGET_DIR:-}" ] && [ -d /work ] && [ -w /work ]; then
     export CARGO_TARGET_DIR=/work/cache/target
   fi
-  cargo build --release --quiet
+  # Built as `cargo test` builds it (the same feature set as CI), so the cached dependencies are
+  # reused: a plain `cargo build` of the binary alone resolves other features and rebuilds DataFusion.
+  cargo test --release --workspace --no-run --quiet
   bin="${CARGO_TARGET_DIR:-target}/release/kpiflow"
   command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install -y time)" >&2; exit 1; }
 }
