@@ -36,7 +36,8 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 /usr/bin/time -f '%M' -o bench/out/serve.rss "$bin" --project "$project" serve --addr "127.0.0.1:$port" \
   > bench/out/serve.log 2>&1 &
 server=$!
-stop() { kill -INT "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
+# GNU time ignores SIGINT while it waits: the signal goes to the server itself.
+stop() { pkill -INT -P "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
 trap stop EXIT
 for _ in $(seq 1 600); do
   grep -q '^kpiflow dashboard:' bench/out/serve.log && break
