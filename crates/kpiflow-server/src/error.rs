@@ -59,6 +59,13 @@ impl ApiError {
         )
     }
 
+    /// The same error as a 404 (an unknown KPI or page in the path, rather than a parameter).
+    pub fn into_not_found(mut self) -> ApiError {
+        self.status = StatusCode::NOT_FOUND;
+        self.body.code = "not_found".into();
+        self
+    }
+
     pub fn hint(mut self, hint: impl Into<String>) -> ApiError {
         self.body.hints.push(hint.into());
         self

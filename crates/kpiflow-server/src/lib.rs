@@ -13,7 +13,7 @@ pub mod params;
 mod state;
 
 use axum::Router;
-use axum::http::{StatusCode, Uri};
+use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -82,12 +82,3 @@ async fn shutdown() {
         () = term => {},
     }
 }
-
-/// Status codes the dashboard and API use for user errors, for docs and tests.
-pub const USER_ERROR_STATUSES: &[StatusCode] = &[
-    StatusCode::BAD_REQUEST,
-    StatusCode::UNAUTHORIZED,
-    StatusCode::FORBIDDEN,
-    StatusCode::NOT_FOUND,
-    StatusCode::PAYLOAD_TOO_LARGE,
-];

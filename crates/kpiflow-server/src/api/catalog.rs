@@ -73,13 +73,6 @@ pub async fn get_kpi(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<KpiDoc>> {
-    match state.catalog().resolve_kpi(&id) {
-        Ok(k) => Ok(Json(KpiDoc::of(k))),
-        Err(unknown) => {
-            let mut err = ApiError::from(unknown);
-            err.status = axum::http::StatusCode::NOT_FOUND;
-            err.body.code = "not_found".into();
-            Err(err)
-        }
-    }
+    let k = state.catalog().resolve_kpi(&id).map_err(|e| ApiError::from(e).into_not_found())?;
+    Ok(Json(KpiDoc::of(k)))
 }

@@ -71,9 +71,7 @@ pub async fn tiles(ctx: &Ctx, kpis: &[&str]) -> ApiResult<(Block, Vec<String>)> 
             missing,
         });
     }
-    let mut notes = totals.warnings();
-    notes.dedup();
-    Ok((Block::Tiles(tiles), notes))
+    Ok((Block::Tiles(tiles), totals.warnings()))
 }
 
 /// A table with one row per combination of `dims` and one column per KPI (over the view's
@@ -133,8 +131,7 @@ pub async fn by_dimension(
         name: catalog.kpi(k).map_or_else(|| (*k).to_owned(), |k| k.name.clone()),
         numeric: true,
     }));
-    let mut notes = values.warnings();
-    notes.dedup();
+    let notes = values.warnings();
     Ok((
         TableBlock { id: id.to_owned(), title: title.to_owned(), columns, rows, caption: None },
         notes,

@@ -11,10 +11,11 @@ pub async fn build(ctx: Ctx) -> ApiResult<Page> {
             groups.push(&k.group);
         }
     }
-    let columns = ["KPI", "id", "question", "formula", "unit", "better", "vanity", "split by"]
-        .iter()
-        .map(|c| TableColumn { name: (*c).to_owned(), numeric: false })
-        .collect::<Vec<_>>();
+    let columns = || {
+        ["KPI", "id", "question", "formula", "unit", "better", "vanity", "split by"]
+            .map(|c| TableColumn { name: c.to_owned(), numeric: false })
+            .into()
+    };
     let mut blocks = Vec::new();
     for group in groups {
         let rows = catalog
@@ -37,15 +38,11 @@ pub async fn build(ctx: Ctx) -> ApiResult<Page> {
         blocks.push(Block::Table(TableBlock {
             id: format!("kpis-{}", group.replace(' ', "-")),
             title: capitalize(group),
-            columns: columns
-                .iter()
-                .map(|c| TableColumn { name: c.name.clone(), numeric: false })
-                .collect(),
+            columns: columns(),
             rows,
             caption: None,
         }));
     }
-    let _ = &ctx.view;
     Ok(Page {
         title: "Definitions".into(),
         intro: format!(

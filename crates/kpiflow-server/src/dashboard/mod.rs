@@ -328,11 +328,3 @@ pub fn table_csv(table: &TableBlock) -> Result<String, csv::Error> {
 pub fn error_page(status: StatusCode, body: &ErrorBody) -> Markup {
     layout::error(status, body)
 }
-
-impl ApiError {
-    fn into_not_found(mut self) -> ApiError {
-        self.status = StatusCode::NOT_FOUND;
-        self.body.code = "not_found".into();
-        self
-    }
-}

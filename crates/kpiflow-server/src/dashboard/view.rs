@@ -74,11 +74,8 @@ impl View {
                 None => params.remove(*k),
             };
         }
-        let query: String = params
-            .iter()
-            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
+        let query =
+            url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&params).finish();
         let path = format!("/{slug}");
         if query.is_empty() { path } else { format!("{path}?{query}") }
     }
@@ -107,20 +104,6 @@ impl View {
         let from = from.min(self.period.from);
         Period { from, to, label: format!("{from}..{}", to.pred_opt().unwrap_or(to)) }
     }
-}
-
-fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 /// A report with the view's filters, over the KPIs that can take them.
