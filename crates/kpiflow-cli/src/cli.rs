@@ -40,6 +40,9 @@ pub enum Command {
     Report(ReportArgs),
     /// The lifecycle funnel: stage counts, conversions and the days between stages.
     Funnel(FunnelArgs),
+    /// Multi-touch attribution: credit for conversions per channel under several models side by
+    /// side (rule-based, Markov, Shapley), with spend, cost per conversion, ROAS and ROI.
+    Attribution(AttributionArgs),
     /// Generate a believable B2B SaaS company's exports, one file per table.
     Generate(GenerateArgs),
     /// Serve the dashboard and the JSON API (loopback unless told otherwise).
@@ -250,6 +253,42 @@ pub struct FunnelArgs {
     /// Output format. CSV has one row per stage, then one per transition (column `section`).
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct AttributionArgs {
+    /// Models, comma-separated, or `all`: first, last, last_non_direct, linear, time_decay
+    /// (time_decay:DAYS sets the half-life, default 7), u_shaped, w_shaped, full_path, j_shaped,
+    /// inverse_j, markov (markov:ORDER, 1 to 4, default 1), shapley. docs/attribution.md says how
+    /// each splits the credit.
+    #[arg(long, default_value = "first,last,linear,markov", value_name = "MODEL,...")]
+    pub model: String,
+    /// Attribute aggregated paths from FILE instead of the project's journeys: the
+    /// ChannelAttribution format (path of channels joined by `>`, total_conversions, optional
+    /// total_conversion_value and total_null; delimiter detected; repeated paths summed).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["conversion", "lookback", "as_of"])]
+    pub paths: Option<PathBuf>,
+    /// What journeys end at: a funnel stage (lead, mql, sql, opportunity, customer) or revenue
+    /// (won deals, credit weighted by amount). Default: lead.
+    #[arg(long, value_name = "TARGET")]
+    pub conversion: Option<String>,
+    /// Conversions in this period (see `report --period`).
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    /// Touches up to this many days before a conversion count (default: [attribution]
+    /// lookback_days, 90).
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub lookback: Option<u32>,
+    /// The store as it was right after import N, or at a time (RFC 3339).
+    #[arg(long, value_name = "N|TIME")]
+    pub as_of: Option<String>,
+    /// Output format. CSV has one row per model and channel: model, channel, conversions, value,
+    /// share, then spend, cost_per_conversion, roas and roi (empty when unknown).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+    /// Print the time of each step (`timing <step> <ms>`) to stderr.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 #[derive(Debug, Args)]

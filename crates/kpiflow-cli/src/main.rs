@@ -66,6 +66,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Kpis(args) => commands::kpis::run(&cli.project, args),
         Command::Report(args) => commands::report::run(&cli.project, args).await,
         Command::Funnel(args) => commands::funnel::run(&cli.project, args).await,
+        Command::Attribution(args) => commands::attribution::run(&cli.project, args).await,
         Command::Generate(args) => commands::generate::run(cli.quiet, args),
         Command::Serve(args) => commands::serve::run(&cli.project, args).await,
         Command::Demo(args) => commands::demo::run(cli.quiet, args).await,

@@ -122,7 +122,7 @@ impl Engine {
             .with_column("referrer_domain", host)?)
     }
 
-    fn session_channel(&self) -> Result<Expr> {
+    pub(crate) fn session_channel(&self) -> Result<Expr> {
         self.call(
             "kpiflow_channel",
             ["utm_source", "utm_medium", "utm_campaign", "referrer", "click_id_type"]

@@ -7,6 +7,7 @@
 //! comparison) becomes one aggregate plan per source, time column and split — measures that share
 //! them are computed in one scan — and KPI formulas are then evaluated over those measures.
 
+pub mod attribution;
 pub mod eval;
 pub mod frames;
 pub mod funnel;

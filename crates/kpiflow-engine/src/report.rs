@@ -1215,7 +1215,7 @@ pub fn format_value(v: Option<f64>, unit: Unit, currency: &str) -> String {
     s
 }
 
-fn group_thousands(n: i64) -> String {
+pub fn group_thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

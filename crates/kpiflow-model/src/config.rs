@@ -34,6 +34,7 @@ pub struct ProjectConfig {
     pub import: ImportConfig,
     pub channels: ChannelsConfig,
     pub server: ServerConfig,
+    pub attribution: AttributionConfig,
     /// The user's `[params]`, `[[measures]]` and `[[kpis]]`, as TOML text for the catalog, which
     /// checks them (`None` when there are none).
     pub catalog: Option<String>,
@@ -108,6 +109,36 @@ impl Default for ServerConfig {
     }
 }
 
+/// `[attribution]`: how journeys are built for multi-touch attribution (DESIGN §6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttributionConfig {
+    /// Touches older than this many days before a conversion are not part of its journey.
+    pub lookback_days: u32,
+    /// Channels the last-non-direct model skips (case-insensitive).
+    pub direct_channels: Vec<String>,
+    /// Offline touches: `events.event_type` → the channel its events count as (a webinar
+    /// registration as "Webinars"). Event types not listed are not touches.
+    pub offline_events: BTreeMap<String, String>,
+}
+
+impl Default for AttributionConfig {
+    fn default() -> Self {
+        AttributionConfig {
+            lookback_days: 90,
+            direct_channels: vec!["Direct".to_owned()],
+            offline_events: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAttribution {
+    lookback_days: Option<Spanned<i64>>,
+    direct_channels: Option<Spanned<Vec<String>>>,
+    offline_events: Option<Spanned<BTreeMap<String, String>>>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -120,6 +151,8 @@ struct RawConfig {
     channels: Option<RawChannels>,
     #[serde(default)]
     server: Option<RawServer>,
+    #[serde(default)]
+    attribution: Option<RawAttribution>,
     /// The user's catalog entries, checked by the catalog crate.
     #[serde(default)]
     params: Option<toml::Table>,
@@ -355,6 +388,39 @@ impl ProjectConfig {
             }
         }
 
+        let mut attribution = AttributionConfig::default();
+        if let Some(a) = raw.attribution {
+            if let Some(d) = a.lookback_days {
+                attribution.lookback_days = u32::try_from(*d.get_ref())
+                    .ok()
+                    .filter(|v| (1..=3650).contains(v))
+                    .ok_or_else(|| {
+                        at(d.span(), "attribution.lookback_days", "expected 1 to 3650 (days)".into())
+                    })?;
+            }
+            if let Some(d) = a.direct_channels {
+                let span = d.span();
+                let names: Vec<String> = d.into_inner().into_iter().map(|c| c.trim().to_owned()).collect();
+                if names.iter().any(String::is_empty) {
+                    return Err(at(span, "attribution.direct_channels", "channel names must not be empty".into()));
+                }
+                attribution.direct_channels = names;
+            }
+            if let Some(e) = a.offline_events {
+                let span = e.span();
+                let map = e.into_inner();
+                if let Some((t, _)) = map.iter().find(|(t, c)| t.trim().is_empty() || c.trim().is_empty()) {
+                    return Err(at(
+                        span,
+                        "attribution.offline_events",
+                        format!("`{t}`: expected event_type = \"Channel name\", both non-empty"),
+                    ));
+                }
+                attribution.offline_events =
+                    map.into_iter().map(|(t, c)| (t.trim().to_owned(), c.trim().to_owned())).collect();
+            }
+        }
+
         let mut channels = ChannelsConfig::default();
         if let Some(c) = raw.channels {
             if let Some(path) = c.categories {
@@ -438,6 +504,7 @@ impl ProjectConfig {
             import,
             channels,
             server,
+            attribution,
         })
     }
 }
@@ -512,6 +579,17 @@ addr = "127.0.0.1:8080"
 # Largest upload accepted, in MiB; longest a query may run, in seconds.
 max_body_mib = 256
 query_timeout_secs = 60
+
+# Multi-touch attribution (`kpiflow attribution`, the Attribution page).
+[attribution]
+# Sessions (and offline events) up to this many days before a conversion form its journey.
+lookback_days = 90
+# Channels the last-non-direct model passes over.
+direct_channels = ["Direct"]
+# Offline touches: event types of the events table that count as touches, with their channel.
+# [attribution.offline_events]
+# webinar_registration = "Webinars"
+# demo_request = "Sales outreach"
 "#
     )
 }

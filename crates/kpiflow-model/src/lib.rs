@@ -9,7 +9,7 @@ pub mod schema;
 pub mod suggest;
 pub mod toml_span;
 
-pub use config::{ConfigError, FunnelConfig, ImportConfig, ProjectConfig};
+pub use config::{AttributionConfig, ConfigError, FunnelConfig, ImportConfig, ProjectConfig};
 pub use mapping::{Mapping, StageMapping};
 pub use schema::{Column, ColumnType, Rule, TABLES, Table, UnknownName, table};
 pub use toml_span::{Position, TomlError};

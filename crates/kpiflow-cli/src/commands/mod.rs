@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod attribution;
 pub mod demo;
 pub mod funnel;
 pub mod generate;
