@@ -3,7 +3,8 @@
 //! A journey ends at a conversion: a contact entering a funnel stage in the period (`lead` is the
 //! contact's creation), or a won deal closed in the period (`revenue`: one conversion per deal,
 //! weighted by its amount). Its touches are the contact's sessions — including the anonymous ones
-//! of the visitor it was before it filled a form, joined through `visitor_id` — and, when
+//! of the visitor it was before it filled a form, joined through the `visitor_id` of any session
+//! or event that names both (the first such contact when a visitor names several) — and, when
 //! `[attribution] offline_events` lists them, its events, inside the lookback window before the
 //! conversion. A conversion without a touch in the window gets one touch on the channel of the
 //! contact's `original_source` (Unassigned when empty), so no conversion is lost.
@@ -29,7 +30,8 @@ use datafusion::logical_expr::{JoinType, case};
 use datafusion::prelude::*;
 use futures::StreamExt;
 use kpiflow_attribution::{
-    AttributionError, ChannelId, CostFigures, Journeys, Milestones, ModelResult, ModelSpec, Settings,
+    AttributionError, ChannelId, CostFigures, Journeys, Milestones, ModelResult, ModelSpec,
+    Settings,
 };
 
 use crate::{Engine, EngineError, Period, ReportRequest, Result};
@@ -144,7 +146,8 @@ impl AttributionReport {
         settings: &Settings,
         skip_unsupported: bool,
     ) -> Result<AttributionReport, AttributionError> {
-        let (models, skipped) = kpiflow_attribution::attribute(journeys, specs, settings, skip_unsupported)?;
+        let (models, skipped) =
+            kpiflow_attribution::attribute(journeys, specs, settings, skip_unsupported)?;
         let mut notes = skipped;
         let mut timings = Vec::new();
         for m in &models {
@@ -227,10 +230,14 @@ impl AttributionReport {
             .channel_order()
             .into_iter()
             .map(|channel| {
-                let of: Vec<&AttributionRow> = rows.iter().filter(|r| r.channel == channel).collect();
+                let of: Vec<&AttributionRow> =
+                    rows.iter().filter(|r| r.channel == channel).collect();
                 let low = of.iter().min_by(|a, b| a.share.total_cmp(&b.share)).copied();
                 let high = of.iter().max_by(|a, b| a.share.total_cmp(&b.share)).copied();
-                let (low, high) = (low.map(|r| (r.share, r.model.clone())), high.map(|r| (r.share, r.model.clone())));
+                let (low, high) = (
+                    low.map(|r| (r.share, r.model.clone())),
+                    high.map(|r| (r.share, r.model.clone())),
+                );
                 let (low, high) = (low.unwrap_or_default(), high.unwrap_or_default());
                 Disagreement { channel, spread: high.0 - low.0, lowest: low, highest: high }
             })
@@ -307,9 +314,11 @@ impl Engine {
         let lookback = request.lookback_days.unwrap_or(self.config.attribution.lookback_days);
         let mut timings = Vec::new();
         let started = Instant::now();
-        let (journeys, stats, mut notes) = self.journeys(&request.target, &period, lookback).await?;
+        let (journeys, stats, mut notes) =
+            self.journeys(&request.target, &period, lookback).await?;
         timings.push(("journeys".to_owned(), started.elapsed().as_secs_f64() * 1e3));
-        let settings = Settings { direct_channels: self.config.attribution.direct_channels.clone() };
+        let settings =
+            Settings { direct_channels: self.config.attribution.direct_channels.clone() };
         let mut report = AttributionReport::compute(
             "store".to_owned(),
             &journeys,
@@ -360,20 +369,45 @@ impl Engine {
     /// they carry its id or their visitor was identified as it on any session; else the visitor's.
     async fn touches(&self) -> Result<Option<DataFrame>> {
         let mut parts: Vec<DataFrame> = Vec::new();
-        let visitor_contact = if self.has_table("sessions") {
-            let known = self
-                .ctx
-                .table("sessions")
-                .await?
-                .filter(non_empty(col("contact_id")).is_not_null().and(non_empty(col("visitor_id")).is_not_null()))?
-                .aggregate(
-                    vec![non_empty(col("visitor_id")).alias("vc_visitor")],
-                    vec![first_value(non_empty(col("contact_id")), vec![col("started_at").sort(true, false)])
-                        .alias("vc_contact")],
-                )?;
-            Some(known)
-        } else {
-            None
+        // Visitor → contact: the first contact any session or event of the visitor carries (a
+        // form submit names both), so the visitor's anonymous sessions join the contact's journey.
+        let mut pairs: Vec<DataFrame> = Vec::new();
+        for (table, time) in [("sessions", "started_at"), ("events", "occurred_at")] {
+            if self.has_table(table) {
+                pairs.push(
+                    self.ctx
+                        .table(table)
+                        .await?
+                        .filter(
+                            non_empty(col("contact_id"))
+                                .is_not_null()
+                                .and(non_empty(col("visitor_id")).is_not_null()),
+                        )?
+                        .select(vec![
+                            non_empty(col("visitor_id")).alias("p_visitor"),
+                            non_empty(col("contact_id")).alias("p_contact"),
+                            col(time).alias("p_at"),
+                        ])?,
+                );
+            }
+        }
+        let mut pairs = pairs.into_iter();
+        let visitor_contact = match pairs.next() {
+            Some(mut all) => {
+                for p in pairs {
+                    all = all.union(p)?;
+                }
+                Some(
+                    all.aggregate(
+                        vec![col("p_visitor").alias("vc_visitor")],
+                        vec![
+                            first_value(col("p_contact"), vec![col("p_at").sort(true, false)])
+                                .alias("vc_contact"),
+                        ],
+                    )?,
+                )
+            }
+            None => None,
         };
         let identified = |df: DataFrame, time: &str, channel: Expr| -> Result<DataFrame> {
             let df = match &visitor_contact {
@@ -386,10 +420,15 @@ impl Engine {
             };
             let contact = coalesce(vec![non_empty(col("contact_id")), col("vc_contact")]);
             Ok(df
-                .filter(contact.clone().is_not_null().or(non_empty(col("visitor_id")).is_not_null()))?
+                .filter(
+                    contact.clone().is_not_null().or(non_empty(col("visitor_id")).is_not_null()),
+                )?
                 .select(vec![
-                    coalesce(vec![contact.clone(), concat(vec![lit("visitor:"), non_empty(col("visitor_id"))])])
-                        .alias("entity"),
+                    coalesce(vec![
+                        contact.clone(),
+                        concat(vec![lit("visitor:"), non_empty(col("visitor_id"))]),
+                    ])
+                    .alias("entity"),
                     contact.is_not_null().alias("is_contact"),
                     micros(col(time)).alias("touch_at"),
                     channel.alias("channel"),
@@ -419,7 +458,11 @@ impl Engine {
 
     /// The conversions of `target` in `period`: `c_key` (one per conversion), `c_entity`,
     /// `converted_at` (µs), `c_value`.
-    async fn conversions(&self, target: &ConversionTarget, period: &Period) -> Result<Option<DataFrame>> {
+    async fn conversions(
+        &self,
+        target: &ConversionTarget,
+        period: &Period,
+    ) -> Result<Option<DataFrame>> {
         Ok(match target {
             ConversionTarget::Stage { name, .. } => {
                 let Some(entries) = self.stage_entries_frame().await? else { return Ok(None) };
@@ -443,13 +486,19 @@ impl Engine {
                     self.ctx
                         .table("deals")
                         .await?
-                        .filter(lower(col("status")).eq(lit("won")).and(col("closed_at").is_not_null()))?
+                        .filter(
+                            lower(col("status")).eq(lit("won")).and(col("closed_at").is_not_null()),
+                        )?
                         .filter(self.in_ranges("closed_at", true, &[(period.from, period.to)]))?
                         .select(vec![
                             cast(col("deal_id"), DataType::Utf8).alias("c_key"),
                             non_empty(col("contact_id")).alias("c_entity"),
                             micros(col("closed_at")).alias("converted_at"),
-                            coalesce(vec![cast(col("amount_reporting"), DataType::Float64), lit(0.0)]).alias("c_value"),
+                            coalesce(vec![
+                                cast(col("amount_reporting"), DataType::Float64),
+                                lit(0.0),
+                            ])
+                            .alias("c_value"),
                         ])?,
                 )
             }
@@ -457,7 +506,11 @@ impl Engine {
     }
 
     /// Entities that reached `target` before `end` (any time): `r_entity`.
-    async fn reached(&self, target: &ConversionTarget, end: NaiveDate) -> Result<Option<DataFrame>> {
+    async fn reached(
+        &self,
+        target: &ConversionTarget,
+        end: NaiveDate,
+    ) -> Result<Option<DataFrame>> {
         let before = |column: &str| col(column).lt(lit(self.utc_midnight(end)));
         Ok(match target {
             ConversionTarget::Stage { name, .. } => match self.stage_entries_frame().await? {
@@ -490,7 +543,8 @@ impl Engine {
         if !self.has_table("contacts") {
             return Ok(None);
         }
-        let label = self.call("kpiflow_channel_of_label", vec![non_empty(col("original_source"))])?;
+        let label =
+            self.call("kpiflow_channel_of_label", vec![non_empty(col("original_source"))])?;
         let mut contacts = self.ctx.table("contacts").await?.select(vec![
             col("contact_id").alias("m_contact"),
             micros(col("created_at")).alias("lead_at"),
@@ -499,16 +553,26 @@ impl Engine {
         let opportunity_stage = self.config.funnel.stages.iter().any(|s| s == "opportunity");
         let opportunities = if opportunity_stage {
             self.stage_entries_frame().await?.map(|e| {
-                e.filter(col("stage").eq(lit("opportunity")))
-                    .and_then(|e| e.aggregate(vec![col("entity_id").alias("o_contact")], vec![min(micros(col("entered_at"))).alias("opportunity_at")]))
+                e.filter(col("stage").eq(lit("opportunity"))).and_then(|e| {
+                    e.aggregate(
+                        vec![col("entity_id").alias("o_contact")],
+                        vec![min(micros(col("entered_at"))).alias("opportunity_at")],
+                    )
+                })
             })
         } else if self.has_table("deals") {
-            Some(self.ctx.table("deals").await?.filter(non_empty(col("contact_id")).is_not_null()).and_then(|d| {
-                d.aggregate(
-                    vec![non_empty(col("contact_id")).alias("o_contact")],
-                    vec![min(micros(col("created_at"))).alias("opportunity_at")],
-                )
-            }))
+            Some(
+                self.ctx
+                    .table("deals")
+                    .await?
+                    .filter(non_empty(col("contact_id")).is_not_null())
+                    .and_then(|d| {
+                        d.aggregate(
+                            vec![non_empty(col("contact_id")).alias("o_contact")],
+                            vec![min(micros(col("created_at"))).alias("opportunity_at")],
+                        )
+                    }),
+            )
         } else {
             None
         };
@@ -529,7 +593,8 @@ impl Engine {
         let mut journeys = Journeys::new(true);
         let mut stats = JourneyStats::default();
         let lookback = lookback_days as f64 * MICROS_PER_DAY;
-        let (Some(touches), Some(conversions)) = (self.touches().await?, self.conversions(target, period).await?)
+        let (Some(touches), Some(conversions)) =
+            (self.touches().await?, self.conversions(target, period).await?)
         else {
             notes.push(format!("no {} data: nothing to attribute", target.name()));
             return Ok((journeys, stats, notes));
@@ -541,7 +606,10 @@ impl Engine {
             let all = conversions.cache().await?;
             let orphan = all.clone().filter(col("c_entity").is_null())?.aggregate(
                 vec![],
-                vec![datafusion::functions_aggregate::expr_fn::count(lit(1)).alias("n"), datafusion::functions_aggregate::expr_fn::sum(col("c_value")).alias("v")],
+                vec![
+                    datafusion::functions_aggregate::expr_fn::count(lit(1)).alias("n"),
+                    datafusion::functions_aggregate::expr_fn::sum(col("c_value")).alias("v"),
+                ],
             )?;
             for batch in orphan.collect().await? {
                 let n = batch.column(0).as_primitive::<Int64Type>().value(0);
@@ -568,7 +636,8 @@ impl Engine {
                 .with_column("fallback_channel", lit("Unassigned"))?,
         };
         let window = col("touch_at").lt_eq(col("converted_at")).and(
-            cast(col("touch_at"), DataType::Float64).gt_eq(cast(col("converted_at"), DataType::Float64) - lit(lookback)),
+            cast(col("touch_at"), DataType::Float64)
+                .gt_eq(cast(col("converted_at"), DataType::Float64) - lit(lookback)),
         );
         let converting = conversions
             .join_on(touches.clone(), JoinType::Left, [col("c_entity").eq(col("entity")), window])?
@@ -587,7 +656,10 @@ impl Engine {
                 col("channel").sort(true, true),
             ])?;
         let is_revenue = *target == ConversionTarget::Revenue;
-        let mut builder = JourneyBuilder::new(is_revenue, matches!(target, ConversionTarget::Stage { index: 0, .. }));
+        let mut builder = JourneyBuilder::new(
+            is_revenue,
+            matches!(target, ConversionTarget::Stage { index: 0, .. }),
+        );
         let mut stream = converting.execute_stream().await?;
         while let Some(batch) = stream.next().await {
             builder.converting_batch(&batch?, &mut journeys, &mut stats)?;
@@ -598,16 +670,17 @@ impl Engine {
         let in_period = col("touch_at")
             .gt_eq(lit(self.utc_midnight(period.from).cast_to(&DataType::Int64)?))
             .and(col("touch_at").lt(lit(self.utc_midnight(period.to).cast_to(&DataType::Int64)?)));
-        let last = touches
-            .clone()
-            .filter(in_period)?
-            .aggregate(vec![col("entity").alias("l_entity")], vec![max(col("touch_at")).alias("last_at")])?;
+        let last = touches.clone().filter(in_period)?.aggregate(
+            vec![col("entity").alias("l_entity")],
+            vec![max(col("touch_at")).alias("last_at")],
+        )?;
         let last = match self.reached(target, period.to).await? {
             Some(r) => last.join(r, JoinType::LeftAnti, &["l_entity"], &["r_entity"], None)?,
             None => last,
         };
         let window = col("touch_at").lt_eq(col("last_at")).and(
-            cast(col("touch_at"), DataType::Float64).gt_eq(cast(col("last_at"), DataType::Float64) - lit(lookback)),
+            cast(col("touch_at"), DataType::Float64)
+                .gt_eq(cast(col("last_at"), DataType::Float64) - lit(lookback)),
         );
         let non_converting = last
             .join_on(touches, JoinType::Inner, [col("l_entity").eq(col("entity")), window])?
@@ -668,7 +741,12 @@ impl JourneyBuilder {
         }
     }
 
-    fn converting_batch(&mut self, batch: &RecordBatch, journeys: &mut Journeys, stats: &mut JourneyStats) -> Result<()> {
+    fn converting_batch(
+        &mut self,
+        batch: &RecordBatch,
+        journeys: &mut Journeys,
+        stats: &mut JourneyStats,
+    ) -> Result<()> {
         let strings = |i: usize| {
             kpiflow_store::store::as_strings(batch.column(i))
                 .ok_or_else(|| EngineError::Internal(format!("journey column {i} is not text")))
@@ -680,7 +758,9 @@ impl JourneyBuilder {
         let opportunity = batch.column(4).as_primitive::<Int64Type>();
         let touch = batch.column(5).as_primitive::<Int64Type>();
         let channel = strings(6)?;
-        let opt = |a: &arrow::array::PrimitiveArray<Int64Type>, i: usize| (!a.is_null(i)).then(|| a.value(i));
+        let opt = |a: &arrow::array::PrimitiveArray<Int64Type>, i: usize| {
+            (!a.is_null(i)).then(|| a.value(i))
+        };
         for i in 0..batch.num_rows() {
             if self.current.as_ref().is_none_or(|(k, _)| k != key.value(i)) {
                 self.flush(journeys, stats)?;
@@ -690,7 +770,11 @@ impl JourneyBuilder {
                 self.opportunity_at = opt(opportunity, i);
             }
             self.touch_at.push(opt(touch, i));
-            self.channels.push(journeys.channel_id(if channel.is_null(i) { "Unassigned" } else { channel.value(i) }));
+            self.channels.push(journeys.channel_id(if channel.is_null(i) {
+                "Unassigned"
+            } else {
+                channel.value(i)
+            }));
         }
         Ok(())
     }
@@ -703,8 +787,11 @@ impl JourneyBuilder {
             self.channels.truncate(1);
             self.touch_at = vec![Some(converted_at)];
         }
-        let ages: Vec<f64> =
-            self.touch_at.iter().map(|t| (converted_at - t.unwrap_or(converted_at)).max(0) as f64 / MICROS_PER_DAY).collect();
+        let ages: Vec<f64> = self
+            .touch_at
+            .iter()
+            .map(|t| (converted_at - t.unwrap_or(converted_at)).max(0) as f64 / MICROS_PER_DAY)
+            .collect();
         // The milestone touch: the last touch at or before the milestone, when the milestone is
         // part of this journey (at or before the conversion).
         let last_before = |at: Option<i64>| -> Option<u32> {
@@ -712,9 +799,14 @@ impl JourneyBuilder {
             self.touch_at.iter().rposition(|t| t.is_some_and(|t| t <= at)).map(|i| i as u32)
         };
         let lead_at = if self.target_is_lead { Some(converted_at) } else { self.lead_at };
-        let milestones = Milestones { lead: last_before(lead_at), opportunity: last_before(self.opportunity_at) };
+        let milestones = Milestones {
+            lead: last_before(lead_at),
+            opportunity: last_before(self.opportunity_at),
+        };
         let value = if self.is_revenue { self.value } else { 0.0 };
-        journeys.push(&self.channels, Some(&ages), milestones, 1.0, value, 0.0).map_err(internal)?;
+        journeys
+            .push(&self.channels, Some(&ages), milestones, 1.0, value, 0.0)
+            .map_err(internal)?;
         stats.converting_journeys += 1;
         stats.conversions += 1.0;
         stats.touches += self.channels.len() as u64;
@@ -723,7 +815,11 @@ impl JourneyBuilder {
         Ok(())
     }
 
-    fn finish_converting(&mut self, journeys: &mut Journeys, stats: &mut JourneyStats) -> Result<()> {
+    fn finish_converting(
+        &mut self,
+        journeys: &mut Journeys,
+        stats: &mut JourneyStats,
+    ) -> Result<()> {
         self.flush(journeys, stats)
     }
 }
@@ -738,7 +834,12 @@ struct NullBuilder {
 }
 
 impl NullBuilder {
-    fn batch(&mut self, batch: &RecordBatch, journeys: &mut Journeys, stats: &mut JourneyStats) -> Result<()> {
+    fn batch(
+        &mut self,
+        batch: &RecordBatch,
+        journeys: &mut Journeys,
+        stats: &mut JourneyStats,
+    ) -> Result<()> {
         let strings = |i: usize| {
             kpiflow_store::store::as_strings(batch.column(i))
                 .ok_or_else(|| EngineError::Internal(format!("journey column {i} is not text")))
@@ -754,7 +855,11 @@ impl NullBuilder {
                 self.last_at = last.value(i);
             }
             self.touch_at.push(touch.value(i));
-            self.channels.push(journeys.channel_id(if channel.is_null(i) { "Unassigned" } else { channel.value(i) }));
+            self.channels.push(journeys.channel_id(if channel.is_null(i) {
+                "Unassigned"
+            } else {
+                channel.value(i)
+            }));
         }
         Ok(())
     }
@@ -763,8 +868,14 @@ impl NullBuilder {
         if self.current.take().is_none() {
             return Ok(());
         }
-        let ages: Vec<f64> = self.touch_at.iter().map(|t| (self.last_at - t).max(0) as f64 / MICROS_PER_DAY).collect();
-        journeys.push(&self.channels, Some(&ages), Milestones::default(), 0.0, 0.0, 1.0).map_err(internal)?;
+        let ages: Vec<f64> = self
+            .touch_at
+            .iter()
+            .map(|t| (self.last_at - t).max(0) as f64 / MICROS_PER_DAY)
+            .collect();
+        journeys
+            .push(&self.channels, Some(&ages), Milestones::default(), 0.0, 0.0, 1.0)
+            .map_err(internal)?;
         stats.non_converting_journeys += 1;
         stats.non_conversions += 1.0;
         stats.touches += self.channels.len() as u64;

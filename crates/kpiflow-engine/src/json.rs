@@ -17,6 +17,10 @@ pub fn number(v: Option<f64>) -> Value {
     let magnitude = v.abs().log10().floor() as i32;
     let scale = 10f64.powi(9 - magnitude);
     let rounded = (v * scale).round() / scale;
+    // 300 / 0.6 is 500.00000000000006: once rounded it is a whole number and prints as one.
+    if rounded.fract() == 0.0 && rounded.abs() < 9e15 {
+        return json!(rounded as i64);
+    }
     serde_json::Number::from_f64(rounded).map(Value::Number).unwrap_or(Value::Null)
 }
 

@@ -395,29 +395,42 @@ impl ProjectConfig {
                     .ok()
                     .filter(|v| (1..=3650).contains(v))
                     .ok_or_else(|| {
-                        at(d.span(), "attribution.lookback_days", "expected 1 to 3650 (days)".into())
+                        at(
+                            d.span(),
+                            "attribution.lookback_days",
+                            "expected 1 to 3650 (days)".into(),
+                        )
                     })?;
             }
             if let Some(d) = a.direct_channels {
                 let span = d.span();
-                let names: Vec<String> = d.into_inner().into_iter().map(|c| c.trim().to_owned()).collect();
+                let names: Vec<String> =
+                    d.into_inner().into_iter().map(|c| c.trim().to_owned()).collect();
                 if names.iter().any(String::is_empty) {
-                    return Err(at(span, "attribution.direct_channels", "channel names must not be empty".into()));
+                    return Err(at(
+                        span,
+                        "attribution.direct_channels",
+                        "channel names must not be empty".into(),
+                    ));
                 }
                 attribution.direct_channels = names;
             }
             if let Some(e) = a.offline_events {
                 let span = e.span();
                 let map = e.into_inner();
-                if let Some((t, _)) = map.iter().find(|(t, c)| t.trim().is_empty() || c.trim().is_empty()) {
+                if let Some((t, _)) =
+                    map.iter().find(|(t, c)| t.trim().is_empty() || c.trim().is_empty())
+                {
                     return Err(at(
                         span,
                         "attribution.offline_events",
                         format!("`{t}`: expected event_type = \"Channel name\", both non-empty"),
                     ));
                 }
-                attribution.offline_events =
-                    map.into_iter().map(|(t, c)| (t.trim().to_owned(), c.trim().to_owned())).collect();
+                attribution.offline_events = map
+                    .into_iter()
+                    .map(|(t, c)| (t.trim().to_owned(), c.trim().to_owned()))
+                    .collect();
             }
         }
 

@@ -30,7 +30,8 @@ pub const CSV_COLUMNS: &[&str] = &[
 
 pub async fn run(project_dir: &Path, args: AttributionArgs) -> anyhow::Result<()> {
     let all = args.model.trim().eq_ignore_ascii_case("all");
-    let specs = ModelSpec::parse_list(&args.model).map_err(|e| UserError(format!("--model: {e}")))?;
+    let specs =
+        ModelSpec::parse_list(&args.model).map_err(|e| UserError(format!("--model: {e}")))?;
     let report = match &args.paths {
         Some(file) => {
             if args.period.period.is_some() || args.period.from.is_some() {
@@ -41,7 +42,8 @@ pub async fn run(project_dir: &Path, args: AttributionArgs) -> anyhow::Result<()
                 .into());
             }
             let started = std::time::Instant::now();
-            let paths = kpiflow_attribution::paths::read_paths(file).map_err(|e| UserError(e.to_string()))?;
+            let paths = kpiflow_attribution::paths::read_paths(file)
+                .map_err(|e| UserError(e.to_string()))?;
             let read_ms = started.elapsed().as_secs_f64() * 1e3;
             let j = &paths.journeys;
             let stats = JourneyStats {
@@ -116,7 +118,11 @@ fn fixed(v: f64, decimals: usize) -> String {
     if frac.is_empty() { format!("{sign}{grouped}") } else { format!("{sign}{grouped}.{frac}") }
 }
 
-pub fn print(report: &AttributionReport, format: OutputFormat, out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn print(
+    report: &AttributionReport,
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     match format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &report.to_json())?;
@@ -145,7 +151,11 @@ pub fn print(report: &AttributionReport, format: OutputFormat, out: &mut dyn Wri
 }
 
 /// Channels down, models across: conversions (share), then spend and cost per conversion.
-fn print_side_by_side(report: &AttributionReport, format: OutputFormat, out: &mut dyn Write) -> anyhow::Result<()> {
+fn print_side_by_side(
+    report: &AttributionReport,
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let s = &report.stats;
     let mut title = format!("Attribution of {} conversions", fixed(s.conversions, 0));
     if let Some(target) = &report.target {
@@ -207,7 +217,15 @@ fn print_side_by_side(report: &AttributionReport, format: OutputFormat, out: &mu
     if has_spend || has_value {
         writeln!(out)?;
         let mut extra = Rows::new(&column_refs);
-        writeln!(out, "{}", if has_spend { "Cost per attributed conversion (ROAS when value is known)" } else { "Attributed value" })?;
+        writeln!(
+            out,
+            "{}",
+            if has_spend {
+                "Cost per attributed conversion (ROAS when value is known)"
+            } else {
+                "Attributed value"
+            }
+        )?;
         for channel in report.channel_order() {
             let of: Vec<_> = rows.iter().filter(|r| r.channel == channel).collect();
             let mut row = vec![json!(channel)];
