@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 pub use journeys::{ChannelId, Journey, Journeys, Milestones};
-pub use models::{MODELS, Model, ModelContext, find_model};
+pub use models::{MODELS, Model, ModelContext, find_model, reference_markdown};
 pub use spec::ModelSpec;
 
 /// Errors of attribution; all are the caller's (bad input or settings).

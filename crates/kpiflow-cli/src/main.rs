@@ -129,6 +129,11 @@ mod reference_docs {
     }
 
     #[test]
+    fn attribution_reference_is_up_to_date() {
+        check_doc("docs/attribution.md", &kpiflow_attribution::reference_markdown());
+    }
+
+    #[test]
     fn schema_reference_is_up_to_date() {
         check_doc("docs/schema.md", &kpiflow_model::schema::schema_markdown());
     }

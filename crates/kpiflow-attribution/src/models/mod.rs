@@ -143,3 +143,31 @@ mod tests {
         assert!(find_model("nope").is_err());
     }
 }
+
+/// `docs/attribution.md`: every registered model, generated from [`MODELS`].
+pub fn reference_markdown() -> String {
+    let mut out = String::from(
+        "# Attribution models\n\nGenerated from the code (`crates/kpiflow-attribution/src/models/`); \
+         `KPIFLOW_BLESS=1 cargo test --release --workspace reference_docs` rewrites it.\n\n\
+         `kpiflow attribution --model ID[,ID...]` (or `all`) runs them side by side; `ID:PARAMETER` sets \
+         a model's parameter (`markov:3`, `time_decay:14`). Every model gives each channel a credit ≥ 0, \
+         and the credits sum to the conversions (and the value) of the journeys.\n\n\
+         The rule-based models are one position-weight family: key roles (first touch, lead creation, \
+         opportunity creation, last touch) get their share, the rest is spread evenly over the other \
+         touches; roles on the same touch add up, a role a journey does not have drops out, and when \
+         no other touch is left the rest goes to the key touches in proportion — so a journey's weights \
+         always sum to 1.\n\n| id | model | kind | parameter |\n|---|---|---|---|\n",
+    );
+    for m in MODELS {
+        let kind = match m.family() {
+            Family::RuleBased => "rule-based",
+            Family::DataDriven => "data-driven",
+        };
+        let parameter = m.parameter().map_or("—".to_owned(), |p| format!("{} (default {})", p.name, p.default));
+        out.push_str(&format!("| `{}` | {} | {kind} | {parameter} |\n", m.id(), m.title()));
+    }
+    for m in MODELS {
+        out.push_str(&format!("\n## `{}` — {}\n\n{}\n", m.id(), m.title(), m.description()));
+    }
+    out
+}
