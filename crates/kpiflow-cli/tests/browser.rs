@@ -228,6 +228,7 @@ async fn dashboard_in_headless_chromium() {
         "email",
         "social",
         "seo",
+        "attribution",
         "definitions",
         "data",
     ] {
@@ -346,6 +347,81 @@ async fn dashboard_in_headless_chromium() {
         for (a, b) in record.iter().zip(row).skip(1) {
             assert!(close(a.parse().ok(), b.parse().ok()), "CSV {a} vs table {b}");
         }
+    }
+
+    // Attribution page: the credited conversions of every model = `kpiflow attribution`.
+    let cli = run_json(
+        &demo,
+        &["attribution", "--model", "all", "--from", from, "--to", to, "--format", "json"],
+    );
+    let credited = |model: &str, channel: &str| -> Option<f64> {
+        cli["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["model"] == model && r["channel"] == channel)
+            .and_then(|r| r["conversions"].as_f64())
+    };
+    c.goto(&format!("{base}/attribution?{view}")).await.unwrap();
+    let first_notice = c.find(Locator::Css("main .notice")).await.unwrap().text().await.unwrap();
+    assert!(first_notice.starts_with("The models disagree most on"), "{first_notice}");
+    let headers: Vec<String> = serde_json::from_value(
+        c.execute("return Array.from(document.querySelectorAll('#credited-conversions thead th')).map(t => t.textContent.trim());", vec![])
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(&headers[..2], ["Channel", "Spend"]);
+    let cells = table_cells(&c, "credited-conversions").await;
+    assert!(cells.len() >= 5, "{cells:?}");
+    for row in &cells {
+        for (model, shown) in headers.iter().zip(row).skip(2) {
+            assert!(
+                close(shown.parse().ok(), credited(model, &row[0])),
+                "{} {model}: {shown}",
+                row[0]
+            );
+        }
+    }
+
+    // Channels credited by a model chosen in the filters: leads = the model's credited leads,
+    // CPL = spend / those leads.
+    c.goto(&format!("{base}/channels?{view}")).await.unwrap();
+    c.find(Locator::Css("select[name=model] option[value=linear]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("select[name=model] option[value=linear][selected]"))
+        .await
+        .unwrap();
+    assert!(c.current_url().await.unwrap().as_str().contains("model=linear"));
+    let linear = run_json(
+        &demo,
+        &["attribution", "--model", "linear", "--from", from, "--to", to, "--format", "json"],
+    );
+    let cells = table_cells(&c, "channels").await;
+    for row in &cells {
+        let channel = &row[0];
+        let want = linear["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["channel"] == json!(channel))
+            .map_or(Some(0.0), |r| r["conversions"].as_f64());
+        assert!(
+            close(row[4].parse().ok(), want),
+            "{channel} leads: page {}, attribution {want:?}",
+            row[4]
+        );
+        let (spend, leads) = (row[3].parse::<f64>().ok(), row[4].parse::<f64>().ok());
+        let cpl = match (spend, leads) {
+            (Some(s), Some(l)) if l > 0.0 => Some(s / l),
+            _ => None,
+        };
+        assert!(close(row[8].parse().ok(), cpl), "{channel} CPL {} vs {cpl:?}", row[8]);
     }
 
     // Sorting by a header, by mouse and keyboard.

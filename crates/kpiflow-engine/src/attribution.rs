@@ -298,8 +298,33 @@ fn micros(e: Expr) -> Expr {
 const MICROS_PER_DAY: f64 = 86_400_000_000.0;
 
 impl Engine {
-    /// Builds the journeys of `request` from the store and runs its models.
+    /// Builds the journeys of `request` from the store and runs its models; the result is kept
+    /// for this snapshot (the dashboard asks the same question on every page view).
     pub async fn attribution(&self, request: &AttributionRequest) -> Result<AttributionReport> {
+        let key = format!(
+            "{:?}|{:?}|{:?}|{}|{}",
+            request.target,
+            request.period.as_ref().map(|p| (p.from, p.to)),
+            request.lookback_days,
+            request.models.iter().map(|m| m.label.as_str()).collect::<Vec<_>>().join(","),
+            request.skip_unsupported
+        );
+        if !self.result_cache_enabled() {
+            return self.compute_attribution(request).await;
+        }
+        if let Some(hit) = self.attributions.lock().await.get(&key) {
+            return Ok(hit.clone());
+        }
+        let report = self.compute_attribution(request).await?;
+        let mut cache = self.attributions.lock().await;
+        if cache.len() >= crate::report::RESULT_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(key, report.clone());
+        Ok(report)
+    }
+
+    async fn compute_attribution(&self, request: &AttributionRequest) -> Result<AttributionReport> {
         if !self.has_table("sessions") && self.config.attribution.offline_events.is_empty() {
             return Err(EngineError::Request(
                 "attribution needs touches: import the sessions table (or configure \
@@ -397,15 +422,13 @@ impl Engine {
                 for p in pairs {
                     all = all.union(p)?;
                 }
-                Some(
-                    all.aggregate(
-                        vec![col("p_visitor").alias("vc_visitor")],
-                        vec![
+                Some(all.aggregate(
+                    vec![col("p_visitor").alias("vc_visitor")],
+                    vec![
                             first_value(col("p_contact"), vec![col("p_at").sort(true, false)])
                                 .alias("vc_contact"),
                         ],
-                    )?,
-                )
+                )?)
             }
             None => None,
         };

@@ -83,6 +83,8 @@ pub struct Engine {
     pub(crate) results: Mutex<HashMap<String, Arc<report::GroupResult>>>,
     /// Funnels already computed on this snapshot, by request.
     pub(crate) funnels: Mutex<HashMap<String, funnel::Funnel>>,
+    /// Attributions already computed on this snapshot, by request.
+    pub(crate) attributions: Mutex<HashMap<String, attribution::AttributionReport>>,
     pub(crate) result_cache: std::sync::atomic::AtomicBool,
     /// The last local date with data in any table.
     pub(crate) data_end: Mutex<Option<Option<NaiveDate>>>,
@@ -133,6 +135,7 @@ impl Engine {
             cache: Mutex::new(HashMap::new()),
             results: Mutex::new(HashMap::new()),
             funnels: Mutex::new(HashMap::new()),
+            attributions: Mutex::new(HashMap::new()),
             result_cache: std::sync::atomic::AtomicBool::new(true),
             data_end: Mutex::new(None),
         }
@@ -145,6 +148,11 @@ impl Engine {
 
     pub(crate) fn result_cache_enabled(&self) -> bool {
         self.result_cache.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The project configuration this engine was opened with.
+    pub fn config(&self) -> &ProjectConfig {
+        &self.config
     }
 
     pub fn catalog(&self) -> &Catalog {

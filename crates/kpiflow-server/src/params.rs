@@ -8,7 +8,9 @@
 
 use std::collections::BTreeMap;
 
+use kpiflow_attribution::ModelSpec;
 use kpiflow_catalog::Catalog;
+use kpiflow_engine::attribution::{AttributionRequest, ConversionTarget};
 use kpiflow_engine::funnel::{CountBy, FunnelMode, FunnelRequest};
 use kpiflow_engine::{Calendar, Compare, Grain, Period, RateKind, ReportRequest};
 use kpiflow_model::UnknownName;
@@ -203,4 +205,34 @@ pub fn funnel_request(
         count_by,
         filters: p.filters(catalog, FUNNEL_PARAMS)?,
     })
+}
+
+/// Settings of an attribution query (it takes no filters).
+pub const ATTRIBUTION_PARAMS: &[&str] =
+    &["conversion", "model", "period", "from", "to", "lookback"];
+
+/// An attribution request: `conversion` (a funnel stage or `revenue`, default `lead`), `model`
+/// (comma-separated specs or `all`, default `default_models`), the period, `lookback` days.
+pub fn attribution_request(
+    mut p: Params,
+    stages: &[String],
+    calendar: &Calendar,
+    default_models: &str,
+) -> ApiResult<AttributionRequest> {
+    let target =
+        ConversionTarget::parse(p.take("conversion").as_deref().unwrap_or("lead"), stages)?;
+    let models = p.take("model").unwrap_or_else(|| default_models.to_owned());
+    let specs = ModelSpec::parse_list(&models)
+        .map_err(|e| ApiError::bad_request(format!("parameter `model`: {e}")))?;
+    let request = AttributionRequest {
+        target,
+        period: p.period(calendar)?,
+        lookback_days: p.number("lookback", 1..=3650)?,
+        models: specs,
+        skip_unsupported: models.trim().eq_ignore_ascii_case("all"),
+    };
+    if let Some(key) = p.0.keys().next() {
+        return Err(UnknownName::new("parameter", key, ATTRIBUTION_PARAMS.iter().copied()).into());
+    }
+    Ok(request)
 }

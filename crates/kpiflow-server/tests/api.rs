@@ -373,6 +373,7 @@ async fn openapi_matches_the_routes() {
         "GET /api/report",
         "POST /api/report",
         "GET /api/funnel",
+        "GET /api/attribution",
         "GET /api/tables",
         "GET /api/imports",
         "POST /api/imports",
@@ -402,6 +403,11 @@ async fn openapi_matches_the_routes() {
     let funnel = get(&s, "/api/funnel").await.json();
     assert_eq!(keys(&funnel), schema_keys("FunnelDoc"));
     assert_eq!(keys(&funnel["stages"][0]), schema_keys("FunnelStageDoc"));
+    let attribution = get(&s, "/api/attribution?period=2025&model=first,markov").await.json();
+    assert_eq!(keys(&attribution), schema_keys("AttributionDoc"));
+    assert_eq!(keys(&attribution["journeys"]), schema_keys("JourneysDoc"));
+    assert_eq!(keys(&attribution["models"][0]), schema_keys("AttributionModelDoc"));
+    assert_eq!(keys(&attribution["rows"][0]), schema_keys("AttributionRowDoc"));
     assert_eq!(keys(&get(&s, "/api/tables").await.json()), schema_keys("TablesDoc"));
     assert_eq!(keys(&get(&s, "/api/imports").await.json()[0]), schema_keys("ImportLogDoc"));
     assert_eq!(keys(&get(&s, "/api/kpis/cpl").await.json()), schema_keys("KpiDoc"));
@@ -422,10 +428,14 @@ async fn every_dashboard_page_renders_and_downloads_match() {
         "/email",
         "/social",
         "/seo",
+        "/attribution",
+        "/attribution?conversion=revenue",
+        "/channels?model=markov",
         "/definitions",
         "/data",
     ] {
-        let answer = get(&s, &format!("{page}?period=2025")).await;
+        let sep = if page.contains('?') { '&' } else { '?' };
+        let answer = get(&s, &format!("{page}{sep}period=2025")).await;
         assert_eq!(answer.status, StatusCode::OK, "{page}: {}", answer.text());
         assert!(answer.content_type.starts_with("text/html"), "{page}");
         let html = answer.text();
@@ -451,6 +461,74 @@ async fn every_dashboard_page_renders_and_downloads_match() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.content_type.starts_with("text/html"));
     assert!(bad.text().contains("parameter `period`"));
+}
+
+/// `/api/attribution` answers what the engine answers; bad models, targets and parameters are 400s
+/// that say what to fix; the Channels page credits leads by the model in its URL.
+#[tokio::test]
+async fn attribution_endpoint_and_channels_by_model() {
+    let dir = project("").await;
+    let s = state(dir.path(), None);
+    let answer =
+        get(&s, "/api/attribution?period=2025&model=first,linear,markov&conversion=lead").await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    let doc = answer.json();
+    let engine = s.engine().await.unwrap();
+    let request = kpiflow_engine::attribution::AttributionRequest {
+        target: kpiflow_engine::attribution::ConversionTarget::parse(
+            "lead",
+            &s.config().funnel.stages,
+        )
+        .unwrap(),
+        period: Some(kpiflow_engine::Period::parse("2025", &engine.calendar()).unwrap()),
+        lookback_days: None,
+        models: kpiflow_attribution::ModelSpec::parse_list("first,linear,markov").unwrap(),
+        skip_unsupported: false,
+    };
+    assert_eq!(doc, engine.attribution(&request).await.unwrap().to_json());
+    let conversions: f64 = doc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["model"] == "markov")
+        .map(|r| r["conversions"].as_f64().unwrap())
+        .sum();
+    assert!((conversions - doc["journeys"]["conversions"].as_f64().unwrap()).abs() < 1e-9);
+
+    for (query, says) in [
+        ("model=markow", "did you mean `markov`"),
+        ("model=markov:9", "order must be 1, 2, 3 or 4"),
+        ("conversion=sqls", "did you mean `sql`"),
+        ("lookback=0", "parameter `lookback`"),
+        ("channel=Email", "unknown parameter `channel`"),
+    ] {
+        let bad = get(&s, &format!("/api/attribution?{query}")).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{query}");
+        assert!(bad.text().contains(says), "{query}: {}", bad.text());
+    }
+
+    // Channels page by model: the leads column is the linear model's credited leads.
+    let csv = get(&s, "/channels/table/channels.csv?period=2025&model=linear").await.text();
+    let credited = get(&s, "/api/attribution?period=2025&model=linear").await.json();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let headers: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    let leads = headers.iter().position(|h| h == "Leads").unwrap();
+    let mut checked = 0;
+    for record in reader.records() {
+        let record = record.unwrap();
+        let want = credited["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["channel"] == record[0])
+            .map_or(0.0, |r| r["conversions"].as_f64().unwrap());
+        let shown: f64 = record[leads].parse().unwrap();
+        assert!((shown - want).abs() < 1e-6, "{}: {shown} vs {want}", &record[0]);
+        checked += 1;
+    }
+    assert!(checked >= 2, "{csv}");
+    let bad = get(&s, "/channels?model=nope").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]

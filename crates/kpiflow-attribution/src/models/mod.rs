@@ -163,7 +163,9 @@ pub fn reference_markdown() -> String {
             Family::RuleBased => "rule-based",
             Family::DataDriven => "data-driven",
         };
-        let parameter = m.parameter().map_or("—".to_owned(), |p| format!("{} (default {})", p.name, p.default));
+        let parameter = m
+            .parameter()
+            .map_or("—".to_owned(), |p| format!("{} (default {})", p.name, p.default));
         out.push_str(&format!("| `{}` | {} | {kind} | {parameter} |\n", m.id(), m.title()));
     }
     for m in MODELS {

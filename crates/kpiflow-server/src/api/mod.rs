@@ -3,6 +3,7 @@
 //! Each handler is registered through `utoipa_axum::routes!`, so a route cannot exist without
 //! its entry in `/api/openapi.json`, and the document's schemas are the response types'.
 
+mod attribution;
 mod catalog;
 mod data;
 mod query;
@@ -24,7 +25,7 @@ pub use query::{FunnelDoc, ReportDoc};
 #[openapi(
     info(
         title = "kpiflow",
-        description = "B2B marketing KPIs: reports, funnel, catalog, tables and imports. Reads are \
+        description = "B2B marketing KPIs: reports, funnel, attribution, catalog, tables and imports. Reads are \
                        open; writes (imports) need `Authorization: Bearer <token>` and are off \
                        when the server has no token. Every error is `{code, message, hints}`."
     ),
@@ -54,6 +55,7 @@ pub fn router(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(catalog::get_kpi))
         .routes(routes!(query::get_report, query::post_report))
         .routes(routes!(query::get_funnel))
+        .routes(routes!(attribution::get_attribution))
         .routes(routes!(data::list_tables))
         .routes(routes!(data::list_imports))
         .merge(

@@ -122,6 +122,23 @@ fn filter_form(slug: &str, ctx: &Ctx) -> Markup {
                     input type="text" name=(d) value=(get(d)) size="10" placeholder="all";
                 }
             }
+            label title="Credit leads, customers and won revenue on the Channels page by this attribution model instead of each contact's first-touch channel" { "Credit by "
+                select name="model" {
+                    option value="" selected[ctx.view.model.is_none()] { "contact's channel" }
+                    @for m in kpiflow_attribution::MODELS {
+                        option value=(m.id()) selected[ctx.view.model.as_ref().is_some_and(|s| s.label == m.id())] { (m.title()) }
+                    }
+                }
+            }
+            @if slug == "attribution" {
+                label { "Conversion "
+                    select name="conversion" {
+                        @for t in conversion_targets(ctx) {
+                            option value=(t) selected[ctx.view.conversion.name() == t] { (t) }
+                        }
+                    }
+                }
+            }
             label.check {
                 input type="checkbox" name="vanity" value="true" checked[ctx.view.vanity];
                 " vanity KPIs"
@@ -131,6 +148,13 @@ fn filter_form(slug: &str, ctx: &Ctx) -> Markup {
         }
         }
     }
+}
+
+/// What attribution journeys can end at: the funnel's stages, then revenue.
+fn conversion_targets(ctx: &Ctx) -> Vec<String> {
+    let mut out = ctx.state.config().funnel.stages.clone();
+    out.push("revenue".to_owned());
+    out
 }
 
 /// Periods to offer: the last months, quarters and years before the data's end.

@@ -5,6 +5,7 @@
 //! tables as CSV, so a download holds exactly what the page shows. Filters are query parameters
 //! ([`View`]), so a URL reproduces a view.
 
+mod attribution;
 mod blocks;
 mod campaigns;
 mod channels;
@@ -170,6 +171,11 @@ pub static PAGES: &[PageDef] = &[
     PageDef { slug: "email", label: "Email", build: |c| Box::pin(topics::email(c)) },
     PageDef { slug: "social", label: "Social", build: |c| Box::pin(topics::social(c)) },
     PageDef { slug: "seo", label: "SEO", build: |c| Box::pin(topics::seo(c)) },
+    PageDef {
+        slug: "attribution",
+        label: "Attribution",
+        build: |c| Box::pin(attribution::build(c)),
+    },
     PageDef {
         slug: "definitions",
         label: "Definitions",

@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use chrono::Months;
+use kpiflow_attribution::ModelSpec;
 use kpiflow_catalog::Catalog;
+use kpiflow_engine::attribution::ConversionTarget;
 use kpiflow_engine::{Compare, Engine, Grain, Period, RateKind, Report, ReportRequest};
 
 use super::Ctx;
@@ -14,7 +16,8 @@ use crate::params::{self, Params};
 pub const FILTER_DIMS: &[&str] = &["channel", "campaign", "region", "segment", "business_unit"];
 
 /// Settings of a view besides filters.
-const VIEW_PARAMS: &[&str] = &["period", "from", "to", "compare", "grain", "vanity"];
+const VIEW_PARAMS: &[&str] =
+    &["period", "from", "to", "compare", "grain", "vanity", "model", "conversion"];
 
 /// One view: period, comparison, trend grain, filters, vanity toggle.
 #[derive(Debug, Clone)]
@@ -26,6 +29,11 @@ pub struct View {
     pub grain: Grain,
     pub filters: Vec<(String, String)>,
     pub vanity: bool,
+    /// The attribution model the Channels page credits leads, customers and revenue by
+    /// (`None`: each contact's own channel, first touch).
+    pub model: Option<ModelSpec>,
+    /// What the Attribution page's journeys end at (`lead` unless asked).
+    pub conversion: ConversionTarget,
     /// The parameters as given (non-empty), to fill the form and build links.
     pub params: BTreeMap<String, String>,
 }
@@ -57,12 +65,23 @@ impl View {
             ));
         }
         let vanity = p.flag("vanity")?;
+        let model = match p.take("model") {
+            None => None,
+            Some(m) => Some(
+                ModelSpec::parse(&m)
+                    .map_err(|e| ApiError::bad_request(format!("parameter `model`: {e}")))?,
+            ),
+        };
+        let conversion = ConversionTarget::parse(
+            p.take("conversion").as_deref().unwrap_or("lead"),
+            &engine.config().funnel.stages,
+        )?;
         let filters = p.filters(catalog, VIEW_PARAMS)?;
         let period = match period {
             Some(period) => period,
             None => engine.default_period().await?,
         };
-        Ok(View { period, compare, grain, filters, vanity, params: given })
+        Ok(View { period, compare, grain, filters, vanity, model, conversion, params: given })
     }
 
     /// This view's URL for a page, with some parameters changed (`None` removes one).
