@@ -121,29 +121,6 @@ pub fn find_model(name: &str) -> Result<&'static dyn Model, AttributionError> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashSet;
-
-    #[test]
-    fn model_ids_are_unique_and_lowercase() {
-        let mut seen = HashSet::new();
-        for m in MODELS {
-            assert!(seen.insert(m.id()), "duplicate model id {}", m.id());
-            assert_eq!(m.id(), m.id().to_ascii_lowercase());
-            assert!(!m.description().is_empty() && !m.title().is_empty());
-        }
-        assert_eq!(MODELS.iter().filter(|m| m.family() == Family::RuleBased).count(), 10);
-    }
-
-    #[test]
-    fn finds_models_case_insensitively() {
-        assert_eq!(find_model("Last-Non-Direct").unwrap().id(), "last_non_direct");
-        assert!(find_model("nope").is_err());
-    }
-}
-
 /// `docs/attribution.md`: every registered model, generated from [`MODELS`].
 pub fn reference_markdown() -> String {
     let mut out = String::from(
@@ -172,4 +149,27 @@ pub fn reference_markdown() -> String {
         out.push_str(&format!("\n## `{}` — {}\n\n{}\n", m.id(), m.title(), m.description()));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn model_ids_are_unique_and_lowercase() {
+        let mut seen = HashSet::new();
+        for m in MODELS {
+            assert!(seen.insert(m.id()), "duplicate model id {}", m.id());
+            assert_eq!(m.id(), m.id().to_ascii_lowercase());
+            assert!(!m.description().is_empty() && !m.title().is_empty());
+        }
+        assert_eq!(MODELS.iter().filter(|m| m.family() == Family::RuleBased).count(), 10);
+    }
+
+    #[test]
+    fn finds_models_case_insensitively() {
+        assert_eq!(find_model("Last-Non-Direct").unwrap().id(), "last_non_direct");
+        assert!(find_model("nope").is_err());
+    }
 }
