@@ -43,6 +43,10 @@ pub enum Command {
     /// Multi-touch attribution: credit for conversions per channel under several models side by
     /// side (rule-based, Markov, Shapley), with spend, cost per conversion, ROAS and ROI.
     Attribution(AttributionArgs),
+    /// UTM-tagged short links: `/l/CODE` on `kpiflow serve` records each click (a touchpoint of
+    /// attribution journeys) and redirects to the tagged target.
+    #[command(subcommand)]
+    Links(LinksCommand),
     /// Generate a believable B2B SaaS company's exports, one file per table.
     Generate(GenerateArgs),
     /// Serve the dashboard and the JSON API (loopback unless told otherwise).
@@ -251,6 +255,43 @@ pub struct FunnelArgs {
     #[arg(long, value_name = "N|TIME")]
     pub as_of: Option<String>,
     /// Output format. CSV has one row per stage, then one per transition (column `section`).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LinksCommand {
+    /// Create a short link to URL with UTM tags.
+    Add(LinksAddArgs),
+    /// List the links with their clicks.
+    List(LinksListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LinksAddArgs {
+    /// The target page (absolute http or https URL).
+    pub url: String,
+    /// utm_source of the clicks (linkedin, newsletter, partner-x, ...).
+    #[arg(long)]
+    pub source: String,
+    /// utm_medium (social, email, referral, ...): with the source, it decides the channel.
+    #[arg(long)]
+    pub medium: String,
+    #[arg(long)]
+    pub campaign: Option<String>,
+    #[arg(long)]
+    pub content: Option<String>,
+    #[arg(long)]
+    pub term: Option<String>,
+    /// The code (letters, digits, `-`, `_`); generated when left out.
+    #[arg(long)]
+    pub code: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct LinksListArgs {
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
 }

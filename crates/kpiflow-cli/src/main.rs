@@ -67,6 +67,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report(args) => commands::report::run(&cli.project, args).await,
         Command::Funnel(args) => commands::funnel::run(&cli.project, args).await,
         Command::Attribution(args) => commands::attribution::run(&cli.project, args).await,
+        Command::Links(command) => commands::links::run(&cli.project, command).await,
         Command::Generate(args) => commands::generate::run(cli.quiet, args),
         Command::Serve(args) => commands::serve::run(&cli.project, args).await,
         Command::Demo(args) => commands::demo::run(cli.quiet, args).await,
@@ -88,6 +89,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
                 .is_some_and(|e| e.is_user_error())
             || cause.downcast_ref::<kpiflow_store::ImportError>().is_some_and(|e| e.is_user_error())
             || cause.downcast_ref::<kpiflow_store::StoreError>().is_some_and(|e| e.is_user_error())
+            || cause.downcast_ref::<kpiflow_store::LinkError>().is_some_and(|e| e.is_user_error())
             || cause
                 .downcast_ref::<kpiflow_generate::GenerateError>()
                 .is_some_and(|e| matches!(e, kpiflow_generate::GenerateError::InvalidOption { .. }))

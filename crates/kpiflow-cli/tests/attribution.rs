@@ -256,3 +256,76 @@ fn errors_are_user_errors_that_say_what_is_wrong() {
             .replace(paths.to_str().unwrap(), "paths.csv")
     );
 }
+
+/// Short-link clicks are touches: a personal link's click joins its contact's journey on the
+/// channel of the link's tags; an anonymous click is a journey of its own.
+#[tokio::test]
+async fn short_link_clicks_are_touches() {
+    let p = journeys_project();
+    let out = run(
+        p.path(),
+        &[
+            "links",
+            "add",
+            "https://example.com/launch",
+            "--source",
+            "linkedin",
+            "--medium",
+            "social",
+            "--code",
+            "launch",
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("launch,http://127.0.0.1:8080/l/launch,https://example.com/launch?utm_source=linkedin&utm_medium=social"), "{text}");
+    let taken = run(
+        p.path(),
+        &[
+            "links",
+            "add",
+            "https://example.com/",
+            "--source",
+            "x",
+            "--medium",
+            "y",
+            "--code",
+            "launch",
+        ],
+    );
+    assert_eq!(taken.status.code(), Some(1));
+
+    // Clicks as the server records them, at times inside the fixture's journeys.
+    let config = kpiflow_model::ProjectConfig::load(p.path()).unwrap();
+    let store = kpiflow_store::Store::open(&config.data_dir).unwrap();
+    let at = |t: &str| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    for (id, when, contact) in
+        [("k1", "2025-03-08T12:00:00Z", Some("c1")), ("k2", "2025-03-16T12:00:00Z", None)]
+    {
+        let click = kpiflow_store::Click {
+            click_id: id.into(),
+            code: "launch".into(),
+            clicked_at: at(when),
+            visitor_id: None,
+            contact_id: contact.map(str::to_owned),
+            referrer: None,
+        };
+        store.record_click(&click).await.unwrap();
+    }
+    let list = run(p.path(), &["links", "list", "--format", "json"]);
+    let list: Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(list[0]["clicks"], 2);
+
+    // c1's lead journey: Paid Search, Organic Search, the click (linkedin / social → Organic
+    // Social), Email: linear gives each a quarter. The anonymous click did not convert.
+    let mut args = vec!["attribution", "--model", "linear", "--format", "json"];
+    args.extend(PERIOD);
+    let doc = run_json(p.path(), &args);
+    let c = credit(&doc);
+    let get = |ch: &str| c.get(&("linear".to_owned(), ch.to_owned())).map_or(0.0, |x| x.0);
+    assert!(close(get("Organic Social"), 0.25), "{c:?}");
+    assert!(close(get("Paid Search"), 0.25), "{c:?}");
+    assert_eq!(doc["journeys"]["non_converting_journeys"], 2);
+}

@@ -14,6 +14,9 @@
 //! before their last touch in the period. For the `lead` target these are the visitors never
 //! identified as a contact.
 //!
+//! Clicks on short links (`kpiflow links add`, `/l/{code}`) are touches too, on the channel of
+//! the link's UTM tags, for the contact or visitor the link named.
+//!
 //! The tables are joined, filtered and sorted by DataFusion; the sorted rows are then streamed and
 //! cut into journeys, a batch at a time.
 
@@ -460,6 +463,38 @@ impl Engine {
         if self.has_table("sessions") {
             let sessions = self.ctx.table("sessions").await?;
             parts.push(identified(sessions, "started_at", self.session_channel()?)?);
+        }
+        if self.has_table("_link_clicks") && self.has_table("_links") {
+            // A click with no visitor or contact named is an anonymous visitor of its own.
+            let links = self.ctx.table("_links").await?.select(vec![
+                col("code").alias("l_code"),
+                col("utm_source"),
+                col("utm_medium"),
+                col("utm_campaign"),
+            ])?;
+            let clicks = self
+                .ctx
+                .table("_link_clicks")
+                .await?
+                .join(links, JoinType::Inner, &["code"], &["l_code"], None)?
+                .with_column(
+                    "visitor_id",
+                    coalesce(vec![
+                        non_empty(col("visitor_id")),
+                        concat(vec![lit("click:"), col("click_id")]),
+                    ]),
+                )?;
+            let channel = self.call(
+                "kpiflow_channel",
+                vec![
+                    col("utm_source"),
+                    col("utm_medium"),
+                    col("utm_campaign"),
+                    col("referrer"),
+                    lit(ScalarValue::Utf8(None)),
+                ],
+            )?;
+            parts.push(identified(clicks, "clicked_at", channel)?);
         }
         let offline = &self.config.attribution.offline_events;
         if !offline.is_empty() && self.has_table("events") {

@@ -74,7 +74,8 @@ pub struct Engine {
     pub(crate) config: ProjectConfig,
     pub(crate) catalog: Arc<Catalog>,
     pub(crate) calendar: Calendar,
-    /// The canonical tables that exist in this snapshot.
+    /// The canonical tables that exist in this snapshot, and the link tables (`_links`,
+    /// `_link_clicks`) when there are links.
     pub(crate) tables: BTreeSet<&'static str>,
     /// Derived sources built once and kept in memory (contacts with their first touch, stage
     /// entries), so one report does not rebuild them for every measure group.
@@ -109,7 +110,11 @@ impl Engine {
             .with_information_schema(false)
             .set_bool("datafusion.execution.parquet.pushdown_filters", true);
         let ctx = SessionContext::new_with_config(session);
-        let tables = store.register_all(&ctx, as_of).await?.into_iter().collect();
+        let mut tables: BTreeSet<&'static str> =
+            store.register_all(&ctx, as_of).await?.into_iter().collect();
+        // Short-link clicks are touchpoints of attribution journeys (not versioned with imports:
+        // the latest clicks are read whatever `as_of` says).
+        tables.extend(store.register_links(&ctx).await?);
         Ok(Self::with_context(ctx, tables, config, catalog, rules))
     }
 

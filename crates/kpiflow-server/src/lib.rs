@@ -9,6 +9,7 @@ pub mod api;
 pub mod charts;
 pub mod dashboard;
 mod error;
+mod links;
 pub mod params;
 mod state;
 
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
                 async move { axum::Json(doc.as_ref().clone()) }
             }),
         )
+        .route("/l/{code}", axum::routing::get(links::follow))
         .merge(dashboard::router())
         .fallback(not_found)
         .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| panicked()))

@@ -531,6 +531,52 @@ async fn attribution_endpoint_and_channels_by_model() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
 
+/// `/l/{code}` commits the click, then redirects to the tagged target; an unknown code is a 404;
+/// a store that cannot take the click answers 503 and does not redirect.
+#[tokio::test]
+async fn short_links_record_the_click_before_redirecting() {
+    let dir = project("").await;
+    let s = state(dir.path(), None);
+    let link = s
+        .store()
+        .add_link(kpiflow_store::NewLink {
+            code: Some("launch".into()),
+            target: "https://example.com/launch?ref=x".into(),
+            utm_source: "linkedin".into(),
+            utm_medium: "social".into(),
+            utm_campaign: Some("spring".into()),
+            utm_content: None,
+            utm_term: None,
+        })
+        .await
+        .unwrap();
+    let answer = get(&s, "/l/launch?c=c1").await;
+    assert_eq!(answer.status, StatusCode::FOUND);
+    let location = answer.headers[header::LOCATION].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("https://example.com/launch?ref=x&utm_source=linkedin&utm_medium=social&utm_campaign=spring&kpiflow_click=launch-"),
+        "{location}"
+    );
+    let clicks = s.store().clicks().await.unwrap();
+    assert_eq!(clicks.len(), 1, "the click is in the store once the redirect is answered");
+    assert_eq!(clicks[0].contact_id.as_deref(), Some("c1"));
+    assert!(location.ends_with(&clicks[0].click_id), "{location}");
+    assert_eq!(link.code, "launch");
+
+    let missing = get(&s, "/l/nope").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.text().contains("no short link `nope`"));
+
+    // The clicks table cannot be written (a file where its directory should be): 503, no redirect.
+    let clicks_dir = s.store().table_dir(kpiflow_store::links::CLICKS_TABLE);
+    std::fs::remove_dir_all(&clicks_dir).unwrap();
+    std::fs::write(&clicks_dir, "not a directory").unwrap();
+    let failed = get(&s, "/l/launch").await;
+    assert_eq!(failed.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(failed.headers.get(header::LOCATION).is_none());
+    assert!(failed.text().contains("could not be recorded"), "{}", failed.text());
+}
+
 #[tokio::test]
 async fn queries_past_the_time_bound_answer_503() {
     let dir = project("[server]\nquery_timeout_secs = 1\n").await;

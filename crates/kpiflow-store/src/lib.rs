@@ -5,9 +5,11 @@ pub mod error;
 pub mod import;
 pub mod import_log;
 pub mod inspect;
+pub mod links;
 pub mod store;
 
 pub use error::{ImportError, StoreError};
 pub use import::{ImportOutcome, ImportProgress, ImportRequest, OnError, import};
 pub use import_log::{ImportLog, ImportLogEntry};
+pub use links::{Click, Link, LinkError, NewLink};
 pub use store::{AsOf, Store, UpsertCounts, store_schema};

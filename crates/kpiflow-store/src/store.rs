@@ -23,7 +23,7 @@ use kpiflow_model::{ColumnType, Table};
 use url::Url;
 
 use crate::error::StoreError;
-use crate::import_log::{IMPORT_LOG_TABLE, ImportLog};
+use crate::import_log::ImportLog;
 
 /// The Arrow schema of a canonical table as stored: its columns in schema order, each money
 /// column followed by `<name>_reporting` (the amount in the reporting currency).
@@ -281,13 +281,14 @@ impl Store {
         ImportLog::read(self).await
     }
 
-    /// Writes one Delta table of internal rows (the import log) by appending.
+    /// Appends internal rows (the import log, links, link clicks) to their Delta table in one
+    /// commit; concurrent appends are retried by Delta's optimistic commit.
     pub(crate) async fn append_internal(
         &self,
         name: &str,
         batch: RecordBatch,
     ) -> Result<(), StoreError> {
-        debug_assert_eq!(name, IMPORT_LOG_TABLE);
+        debug_assert!(name.starts_with('_'), "internal tables start with _: {name}");
         let table = match self.latest(name).await? {
             Some(table) => table,
             None => self.new_table(name)?,

@@ -7,6 +7,7 @@ pub mod generate;
 pub mod import;
 pub mod init;
 pub mod kpis;
+pub mod links;
 pub mod report;
 pub mod serve;
 pub mod tables;
