@@ -527,6 +527,11 @@ async fn attribution_endpoint_and_channels_by_model() {
         checked += 1;
     }
     assert!(checked >= 2, "{csv}");
+    let page = get(&s, "/channels?period=2025&model=markov:2").await.text();
+    assert!(
+        page.contains(r#"<option value="markov:2" selected>"#),
+        "a parameterised model stays selected"
+    );
     let bad = get(&s, "/channels?model=nope").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }

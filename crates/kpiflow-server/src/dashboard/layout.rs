@@ -128,6 +128,10 @@ fn filter_form(slug: &str, ctx: &Ctx) -> Markup {
                     @for m in kpiflow_attribution::MODELS {
                         option value=(m.id()) selected[ctx.view.model.as_ref().is_some_and(|s| s.label == m.id())] { (m.title()) }
                     }
+                    // A spec with a parameter (markov:3) from the URL stays selected.
+                    @if let Some(spec) = ctx.view.model.as_ref().filter(|s| s.parameter.is_some()) {
+                        option value=(spec.label) selected { (spec.model.title()) " (" (spec.label) ")" }
+                    }
                 }
             }
             @if slug == "attribution" {
