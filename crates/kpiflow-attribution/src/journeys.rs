@@ -22,6 +22,10 @@ pub struct Milestones {
     pub lead: Option<u32>,
     /// Index of the touch that created the opportunity.
     pub opportunity: Option<u32>,
+    /// Whether the source knows the milestones (journeys from the store do, aggregated paths do
+    /// not): then a missing milestone means the role is not part of this journey, rather than
+    /// "use positions".
+    pub known: bool,
 }
 
 /// One journey, borrowed from a [`Journeys`] set.
@@ -98,8 +102,11 @@ impl Journeys {
                 return Err(invalid(format!("{what} must be a finite number ≥ 0, not {x}")));
             }
         }
-        if !value.is_finite() {
-            return Err(invalid(format!("value must be finite, not {value}")));
+        if !(value.is_finite() && value >= 0.0) {
+            return Err(invalid(format!("value must be a finite number ≥ 0, not {value}")));
+        }
+        if value > 0.0 && conversions == 0.0 {
+            return Err(invalid(format!("a value of {value} needs conversions to carry it")));
         }
         for m in [milestones.lead, milestones.opportunity].into_iter().flatten() {
             if m as usize >= channels.len() {
@@ -241,7 +248,7 @@ mod tests {
         assert!(err.to_string().contains("has touch times"), "{err}");
         let err = j.push(&[a], Some(&[1.0]), Milestones::default(), -1.0, 0.0, 0.0).unwrap_err();
         assert!(err.to_string().contains("conversions must be"), "{err}");
-        let m = Milestones { lead: Some(3), opportunity: None };
+        let m = Milestones { lead: Some(3), opportunity: None, known: true };
         let err = j.push(&[a], Some(&[1.0]), m, 1.0, 0.0, 0.0).unwrap_err();
         assert!(err.to_string().contains("beyond"), "{err}");
         j.push(&[a], Some(&[1.0]), Milestones::default(), 1.0, 0.0, 0.0).unwrap();

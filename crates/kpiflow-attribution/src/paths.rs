@@ -125,7 +125,16 @@ pub fn read_paths_from(mut reader: impl Read, name: &str) -> Result<PathsFile, A
             }
         };
         let figures =
-            [number(Some(conv_col), true)?, number(value_col, false)?, number(null_col, true)?];
+            [number(Some(conv_col), true)?, number(value_col, true)?, number(null_col, true)?];
+        if figures[1] > 0.0 && figures[0] == 0.0 {
+            return Err(cell_error(
+                value_col.unwrap_or(conv_col),
+                format!(
+                    "a value of {} with no conversions; value belongs to converting journeys",
+                    figures[1]
+                ),
+            ));
+        }
         match index.get(&steps) {
             Some(&i) => {
                 for (sum, x) in order[i].1.iter_mut().zip(figures) {

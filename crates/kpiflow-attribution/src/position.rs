@@ -101,7 +101,8 @@ pub(crate) fn lead_and_opportunity_touches(
 }
 
 fn knows_milestones(journey: &Journey<'_>) -> bool {
-    journey.milestones.lead.is_some() || journey.milestones.opportunity.is_some()
+    let m = journey.milestones;
+    m.known || m.lead.is_some() || m.opportunity.is_some()
 }
 
 /// The position-weight models, all with the same shape: a weight function over one journey.

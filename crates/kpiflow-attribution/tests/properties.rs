@@ -31,7 +31,8 @@ fn build(raw: &[RawJourney]) -> Journeys {
         let mut ages: Vec<f64> = touches.iter().map(|&(_, a)| a).collect();
         ages.sort_by(|a, b| b.total_cmp(a));
         let within = |m: &Option<usize>| m.filter(|&i| i < channels.len()).map(|i| i as u32);
-        let milestones = Milestones { lead: within(lead), opportunity: within(opportunity) };
+        let milestones =
+            Milestones { lead: within(lead), opportunity: within(opportunity), known: false };
         let value = if *conversions == 0 { 0.0 } else { *value };
         j.push(
             &channels,
@@ -204,7 +205,7 @@ fn position_weights_for_one_two_three_and_many_touches() {
 
 #[test]
 fn milestones_place_the_middle_roles_and_add_up_when_they_coincide() {
-    let m = |lead, opportunity| Milestones { lead, opportunity };
+    let m = |lead, opportunity| Milestones { lead, opportunity, known: true };
     // W-shaped, five touches, lead created at touch 1: 30/30/10·⅓/10·⅓/30... the rest (10 %) over
     // touches 2 and 3.
     assert_eq!(weights("w_shaped", 5, None, m(Some(1), None)), [0.3, 0.3, 0.05, 0.05, 0.3]);
@@ -223,6 +224,12 @@ fn milestones_place_the_middle_roles_and_add_up_when_they_coincide() {
     // rest renormalise (22.5 × 3 + 10 = 77.5).
     let w = weights("full_path", 4, None, m(Some(3), None));
     let want = [0.225 / 0.775, 0.05 / 0.775, 0.05 / 0.775, 0.45 / 0.775]
+        .map(|x: f64| (x * 1e9).round() / 1e9);
+    assert_eq!(w, want);
+    // A store journey whose lead was created before its window: no lead role, no positional
+    // guess (30 + 30, and the 10 over the three others, renormalised over 70).
+    let w = weights("w_shaped", 5, None, m(None, None));
+    let want = [0.3 / 0.7, 0.1 / 2.1, 0.1 / 2.1, 0.1 / 2.1, 0.3 / 0.7]
         .map(|x: f64| (x * 1e9).round() / 1e9);
     assert_eq!(w, want);
 }

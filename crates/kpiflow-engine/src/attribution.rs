@@ -533,6 +533,7 @@ impl Engine {
                             col("entity_id").alias("c_entity"),
                             micros(col("entered_at")).alias("converted_at"),
                             lit(0.0).alias("c_value"),
+                            lit(ScalarValue::Int64(None)).alias("c_opportunity_at"),
                         ])?,
                 )
             }
@@ -557,6 +558,8 @@ impl Engine {
                                 lit(0.0),
                             ])
                             .alias("c_value"),
+                            // The opportunity of a won deal is that deal's creation.
+                            micros(col("created_at")).alias("c_opportunity_at"),
                         ])?,
                 )
             }
@@ -704,7 +707,8 @@ impl Engine {
                 col("converted_at"),
                 col("c_value").alias("value"),
                 col("lead_at"),
-                col("opportunity_at"),
+                coalesce(vec![col("c_opportunity_at"), col("opportunity_at")])
+                    .alias("opportunity_at"),
                 col("touch_at"),
                 coalesce(vec![col("channel"), col("fallback_channel")]).alias("channel"),
             ])?
@@ -860,6 +864,7 @@ impl JourneyBuilder {
         let milestones = Milestones {
             lead: last_before(lead_at),
             opportunity: last_before(self.opportunity_at),
+            known: true,
         };
         let value = if self.is_revenue { self.value } else { 0.0 };
         journeys

@@ -36,6 +36,7 @@ pub async fn follow(
     State(state): State<AppState>,
     Path(code): Path<String>,
     Query(query): Query<BTreeMap<String, String>>,
+    method: axum::http::Method,
     headers: HeaderMap,
 ) -> Response {
     let link = match state.store().link(&code).await {
@@ -45,6 +46,10 @@ pub async fn follow(
         }
         Err(e) => return ApiError::internal(e).html().into_response(),
     };
+    if method == axum::http::Method::HEAD {
+        // Link previews and checkers ask with HEAD: answered, not counted as a click.
+        return (StatusCode::FOUND, [(header::LOCATION, link.tagged_target(&[]))]).into_response();
+    }
     let click = Click {
         click_id: click_id(&link.code),
         code: link.code.clone(),

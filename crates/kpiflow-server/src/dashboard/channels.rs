@@ -151,7 +151,15 @@ pub async fn build(ctx: Ctx) -> ApiResult<Page> {
     let (mut table, mut notes) =
         blocks::by_dimension(&ctx, "channels", "Channels", &["channel"], COLUMNS).await?;
     if let Some(spec) = ctx.view.model.clone() {
-        notes.extend(credit_by_model(&ctx, &spec, &mut table).await?);
+        if ctx.view.filters.is_empty() {
+            notes.extend(credit_by_model(&ctx, &spec, &mut table).await?);
+        } else {
+            // Attribution covers every journey; crediting a filtered table would mix the two.
+            notes.push(format!(
+                "credit by {}: attribution has no filters yet, so with filters the table counts by each contact's own channel",
+                spec.label
+            ));
+        }
     }
     let won = table.columns.iter().position(|c| c.name == "Won revenue").unwrap_or(1);
     let leads = table.columns.iter().position(|c| c.name == "Leads");
