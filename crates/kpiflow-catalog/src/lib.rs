@@ -428,6 +428,63 @@ impl Catalog {
             .ok_or_else(|| UnknownName::new("KPI", id, self.kpis.iter().map(|k| k.id.as_str())))
     }
 
+    /// Whether the KPI's value over a period is the sum of its values over the period's days
+    /// (leads, won revenue, ad cost), so a goal on it is a total that accrues; otherwise it is a
+    /// level (a rate, a cost per lead, MRR, distinct visitors) whose value to date is the figure.
+    ///
+    /// A formula adds up when it only adds, subtracts, negates or scales (by a number or a
+    /// parameter) measures and KPIs that add up; a measure adds up when it counts or sums rows
+    /// without a snapshot rule, or counts distinct entities of a source holding one row per
+    /// entity and entry (`stage_entries`, `mrr_movements`), which no entity repeats over time.
+    pub fn adds_up(&self, kpi: &Kpi) -> bool {
+        self.expr_adds_up(&kpi.formula.expr, 0)
+    }
+
+    fn expr_adds_up(&self, expr: &sqlparser::ast::Expr, depth: usize) -> bool {
+        use sqlparser::ast::{BinaryOperator, Expr, UnaryOperator};
+        if depth > 32 {
+            return false;
+        }
+        let constant = |e: &Expr| match e {
+            Expr::Value(_) => true,
+            Expr::Identifier(i) => self.param(&i.value).is_some(),
+            _ => false,
+        };
+        match expr {
+            Expr::Identifier(ident) => {
+                let name = ident.value.as_str();
+                if let Some(m) = self.measure(name) {
+                    let entries = matches!(m.source, "stage_entries" | "mrr_movements");
+                    m.snapshot.is_none()
+                        && match m.agg {
+                            Agg::Count | Agg::Sum => true,
+                            Agg::CountDistinct => entries,
+                            _ => false,
+                        }
+                } else if let Some(k) = self.kpi(name) {
+                    self.expr_adds_up(&k.formula.expr, depth + 1)
+                } else {
+                    false
+                }
+            }
+            Expr::Nested(inner) => self.expr_adds_up(inner, depth + 1),
+            Expr::UnaryOp { op: UnaryOperator::Minus | UnaryOperator::Plus, expr } => {
+                self.expr_adds_up(expr, depth + 1)
+            }
+            Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } => {
+                self.expr_adds_up(left, depth + 1) && self.expr_adds_up(right, depth + 1)
+            }
+            Expr::BinaryOp { left, op: BinaryOperator::Multiply, right } => {
+                (constant(left) && self.expr_adds_up(right, depth + 1))
+                    || (constant(right) && self.expr_adds_up(left, depth + 1))
+            }
+            Expr::BinaryOp { left, op: BinaryOperator::Divide, right } => {
+                constant(right) && self.expr_adds_up(left, depth + 1)
+            }
+            _ => false,
+        }
+    }
+
     pub fn param(&self, id: &str) -> Option<&Param> {
         self.params.iter().find(|p| p.id == id)
     }
@@ -564,6 +621,20 @@ impl formula::Names for Scope<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn totals_add_up_and_levels_do_not() {
+        let c = Catalog::builtin().unwrap();
+        let adds_up = |id: &str| c.adds_up(c.kpi(id).unwrap());
+        for id in
+            ["leads", "mqls", "customers", "won_revenue", "ad_cost", "sessions", "net_new_mrr"]
+        {
+            assert!(adds_up(id), "{id} adds up");
+        }
+        for id in ["visitors", "cpl", "mql_to_sql_rate", "mrr", "avg_deal_size", "speed_to_lead"] {
+            assert!(!adds_up(id), "{id} is a level");
+        }
+    }
 
     #[test]
     fn the_builtin_catalog_loads_and_covers_design_section_4() {

@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 ///
 /// Load what your ad platforms, web analytics, CRM, billing, email, social and SEO tools export
 /// into a local Delta Lake store, then get every KPI defined once and computed correctly.
-/// Exit codes: 0 success, 1 user error (bad input, unknown name), 2 internal error.
+/// Exit codes: 0 success, 1 user error (bad input, unknown name), 2 internal error, 3 alerts fired
+/// (`kpiflow alerts`).
 #[derive(Debug, Parser)]
 #[command(name = "kpiflow", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
@@ -47,6 +48,18 @@ pub enum Command {
     /// attribution journeys) and redirects to the tagged target.
     #[command(subcommand)]
     Links(LinksCommand),
+    /// Goals of kpiflow.toml: actual, expected to date, projection, progress and status, with
+    /// each goal's quarters and months.
+    Goals(GoalsArgs),
+    /// Reverse-funnel plan: from a revenue or customers target, the customers, opportunities,
+    /// SQLs, MQLs, leads, sessions and media budget a period needs, per quarter.
+    Plan(PlanArgs),
+    /// Name the funnel's bottleneck in a period, against the trailing history or a plan, with the
+    /// advice for it and the figures behind it.
+    Diagnose(DiagnoseArgs),
+    /// Check the alert rules of kpiflow.toml (thresholds and anomalies); exit 3 when any fires,
+    /// and POST a Slack-compatible message to the webhook.
+    Alerts(AlertsArgs),
     /// Generate a believable B2B SaaS company's exports, one file per table.
     Generate(GenerateArgs),
     /// Serve the dashboard and the JSON API (loopback unless told otherwise).
@@ -204,9 +217,9 @@ pub enum RateArg {
 
 #[derive(Debug, Args)]
 pub struct PeriodArgs {
-    /// The period: 2025, 2025-Q1, 2025-03, 2025-W05, 2025-03-14, FY2026 or FY2026-Q1 (fiscal
-    /// years are named by the year they end in). Default: the 12 months up to the last month
-    /// with data.
+    /// The period: 2025, 2025-H1, 2025-Q1, 2025-03, 2025-W05, 2025-03-14, FY2026, FY2026-H1 or
+    /// FY2026-Q1 (fiscal years are named by the year they end in). Default: the 12 months up to
+    /// the last month with data.
     #[arg(long, conflicts_with_all = ["from", "to"])]
     pub period: Option<String>,
     /// First day of a custom period (YYYY-MM-DD).
@@ -424,4 +437,97 @@ pub struct DemoArgs {
     /// Generate and import only; do not serve.
     #[arg(long)]
     pub no_serve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GoalsArgs {
+    /// Only these goals (ids, comma-separated), with their children.
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub goal: Vec<String>,
+    /// Count the days up to and including DATE (YYYY-MM-DD). Default: the last day with data.
+    #[arg(long, value_name = "DATE")]
+    pub date: Option<String>,
+    /// The store as it was right after import N, or at a time (RFC 3339).
+    #[arg(long, value_name = "N|TIME")]
+    pub as_of: Option<String>,
+    /// Output format. CSV has one row per goal (section `goal`), then one per quarter and month
+    /// (sections `quarter`, `month`); JSON also holds the daily pacing line.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// What to plan for: won_revenue=AMOUNT (reporting currency) or customers=COUNT.
+    #[arg(long, value_name = "KPI=VALUE")]
+    pub target: String,
+    /// The plan's period (see `report --period`), such as FY2027 or 2027-H1.
+    #[arg(long, value_name = "PERIOD")]
+    pub period: String,
+    /// Where the rates come from: `trailing` (the 12 months up to the last month with data) or a
+    /// TOML file of `rate = value` lines (any rate left out stays trailing).
+    #[arg(long, default_value = "trailing", value_name = "trailing|FILE")]
+    pub rates: String,
+    /// What-if: set one rate, such as mql_to_sql_rate=0.5, avg_deal_size=30000 or cpl=150;
+    /// repeat it. `kpiflow plan` lists the rates with their sources.
+    #[arg(long = "set", value_name = "RATE=VALUE")]
+    pub set: Vec<String>,
+    /// Append the plan to kpiflow.toml as goals: an objective with id PREFIX (default
+    /// plan-<period>) and one child goal per row.
+    #[arg(long, value_name = "PREFIX", num_args = 0..=1, default_missing_value = "")]
+    pub save_goals: Option<String>,
+    /// The store as it was right after import N, or at a time (RFC 3339).
+    #[arg(long, value_name = "N|TIME")]
+    pub as_of: Option<String>,
+    /// Output format. CSV has one row per step (section `row`), then one per rate (section
+    /// `rate`).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// The period diagnosed. Default: the last complete fiscal quarter.
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    /// Compare with the plan for this target (won_revenue=AMOUNT or customers=COUNT) instead
+    /// of the 12 months before the period.
+    #[arg(long, value_name = "KPI=VALUE", requires = "plan_period")]
+    pub target: Option<String>,
+    /// The plan's period (with --target); it must hold the diagnosed period.
+    #[arg(long, value_name = "PERIOD", requires = "target")]
+    pub plan_period: Option<String>,
+    /// The plan's rates (with --target): `trailing` or a TOML file of `rate = value` lines.
+    #[arg(long, default_value = "trailing", value_name = "trailing|FILE")]
+    pub rates: String,
+    /// The plan's what-ifs (with --target), such as mql_to_sql_rate=0.5; repeat it.
+    #[arg(long = "set", value_name = "RATE=VALUE")]
+    pub set: Vec<String>,
+    /// The store as it was right after import N, or at a time (RFC 3339).
+    #[arg(long, value_name = "N|TIME")]
+    pub as_of: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    /// Check every bucket from DATE (YYYY-MM-DD) on, not only the last complete one.
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Count the days up to and including DATE. Default: the last day with data.
+    #[arg(long, value_name = "DATE")]
+    pub date: Option<String>,
+    /// POST fired alerts to this URL (Slack-compatible JSON); default: [alerting] webhook.
+    #[arg(long, value_name = "URL", conflicts_with = "no_webhook")]
+    pub webhook: Option<String>,
+    /// Do not POST, even with [alerting] webhook set.
+    #[arg(long)]
+    pub no_webhook: bool,
+    /// The store as it was right after import N, or at a time (RFC 3339).
+    #[arg(long, value_name = "N|TIME")]
+    pub as_of: Option<String>,
+    /// Output format. CSV and JSON have one row per bucket checked.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
 }

@@ -16,6 +16,11 @@ use crate::cli::{Cli, Command};
 #[error("{0}")]
 pub struct UserError(pub String);
 
+/// `kpiflow alerts` found rules that fire: exit 3, the output already lists them.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} alert(s) fired")]
+pub struct AlertsFired(pub usize);
+
 /// A run that finished but must report failure, such as `tables --check --strict` with warnings:
 /// exit 1, the output already says why.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +48,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let code = exit_code(&e);
+            if e.downcast_ref::<AlertsFired>().is_some() {
+                return ExitCode::from(3);
+            }
             if e.downcast_ref::<Unsuccessful>().is_none() {
                 if code == 2 {
                     eprintln!("internal error: {e:#}");
@@ -68,6 +76,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Funnel(args) => commands::funnel::run(&cli.project, args).await,
         Command::Attribution(args) => commands::attribution::run(&cli.project, args).await,
         Command::Links(command) => commands::links::run(&cli.project, command).await,
+        Command::Goals(args) => commands::goals::run(&cli.project, args).await,
+        Command::Plan(args) => commands::plan::run(&cli.project, args).await,
+        Command::Diagnose(args) => commands::diagnose::run(&cli.project, args).await,
+        Command::Alerts(args) => commands::alerts::run(&cli.project, cli.quiet, args).await,
         Command::Generate(args) => commands::generate::run(cli.quiet, args),
         Command::Serve(args) => commands::serve::run(&cli.project, args).await,
         Command::Demo(args) => commands::demo::run(cli.quiet, args).await,

@@ -229,6 +229,8 @@ async fn dashboard_in_headless_chromium() {
         "social",
         "seo",
         "attribution",
+        "goals",
+        "plan",
         "definitions",
         "data",
     ] {
@@ -461,6 +463,50 @@ async fn dashboard_in_headless_chromium() {
     .unwrap();
     assert!(!svg_hover.is_empty(), "bars carry their values on hover");
     assert!(console_errors(&c).await.is_empty());
+
+    // Plan page: a what-if typed into the form recomputes the plan as `kpiflow plan` would.
+    c.goto(&format!("{base}/plan?{view}")).await.unwrap();
+    let period: String = serde_json::from_value(
+        c.execute(
+            "return document.querySelector('#plan-knobs [name=plan_period]').placeholder;",
+            vec![],
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    let form = c.form(Locator::Css("#plan-knobs")).await.unwrap();
+    form.set_by_name("won_revenue", "3000000").await.unwrap();
+    form.set_by_name("mql_to_sql_rate", "0.5").await.unwrap();
+    form.submit().await.unwrap();
+    c.wait().for_element(Locator::Css("#plan")).await.unwrap();
+    let cells = table_cells(&c, "plan").await;
+    let cli = run_json(
+        &demo,
+        &[
+            "plan",
+            "--target",
+            "won_revenue=3000000",
+            "--period",
+            &period,
+            "--set",
+            "mql_to_sql_rate=0.5",
+            "--format",
+            "json",
+        ],
+    );
+    let mqls = cli["rows"].as_array().unwrap().iter().find(|r| r["id"] == "mql").unwrap()["needed"]
+        .as_f64()
+        .unwrap();
+    let row = cells.iter().find(|r| r[0] == "MQLs").unwrap();
+    let shown: f64 = row[1].replace(',', "").parse().unwrap();
+    assert_eq!(
+        shown,
+        kpiflow_goals::plan::whole(mqls),
+        "plan page {row:?} against the CLI's {mqls}"
+    );
+    assert!(console_errors(&c).await.is_empty());
+    std::fs::write(shots.join("plan-what-if.png"), c.screenshot().await.unwrap()).unwrap();
 
     // A phone: the overview fits the screen's width.
     c.set_window_size(390, 844).await.unwrap();

@@ -13,8 +13,12 @@ pub mod frames;
 pub mod funnel;
 pub mod json;
 pub mod report;
-pub mod time;
+pub mod tracking;
 pub mod udf;
+
+/// Grains, periods and comparisons live in the light model crate (goals in `kpiflow.toml` name
+/// periods); the engine re-exports them under their old path.
+pub use kpiflow_model::time;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -89,6 +93,8 @@ pub struct Engine {
     pub(crate) result_cache: std::sync::atomic::AtomicBool,
     /// The last local date with data in any table.
     pub(crate) data_end: Mutex<Option<Option<NaiveDate>>>,
+    /// The first local date with data in any table.
+    pub(crate) data_start: Mutex<Option<Option<NaiveDate>>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -143,6 +149,7 @@ impl Engine {
             attributions: Mutex::new(HashMap::new()),
             result_cache: std::sync::atomic::AtomicBool::new(true),
             data_end: Mutex::new(None),
+            data_start: Mutex::new(None),
         }
     }
 

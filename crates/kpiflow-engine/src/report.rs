@@ -209,6 +209,37 @@ impl Engine {
         Ok(end)
     }
 
+    /// The first local date with data in any table (`None` for an empty store).
+    pub async fn data_start(&self) -> Result<Option<NaiveDate>> {
+        let mut cached = self.data_start.lock().await;
+        if let Some(v) = *cached {
+            return Ok(v);
+        }
+        let mut start: Option<NaiveDate> = None;
+        for table in kpiflow_model::TABLES {
+            if !self.has_table(table.name) || table.name == "fx_rates" {
+                continue;
+            }
+            let time = table.time_column;
+            let df = self.ctx.table(table.name).await?.aggregate(
+                vec![],
+                vec![min(cast(self.local_time(time, table)?, DataType::Date32)).alias("first")],
+            )?;
+            for batch in df.collect().await? {
+                let a = batch.column(0).as_primitive::<Date32Type>();
+                if !a.is_empty() && !a.is_null(0) {
+                    let d = a.value_as_date(0);
+                    start = match (start, d) {
+                        (Some(s), Some(d)) => Some(s.min(d)),
+                        (s, d) => s.or(d),
+                    };
+                }
+            }
+        }
+        *cached = Some(start);
+        Ok(start)
+    }
+
     /// The 12 months up to the last month with data (up to this month in an empty store).
     pub async fn default_period(&self) -> Result<Period> {
         let end = self.data_end().await?.unwrap_or_else(|| chrono::Utc::now().date_naive());

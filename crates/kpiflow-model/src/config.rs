@@ -10,6 +10,10 @@ use toml::Spanned;
 
 use crate::suggest::did_you_mean;
 use crate::toml_span::TomlError;
+use crate::tracking::{
+    AlertConfig, AlertingConfig, GoalConfig, RawAlert, RawAlerting, RawGoal, RawThresholds,
+    StatusThresholds,
+};
 
 /// The file name of the configuration inside a project directory.
 pub const CONFIG_FILE: &str = "kpiflow.toml";
@@ -35,6 +39,13 @@ pub struct ProjectConfig {
     pub channels: ChannelsConfig,
     pub server: ServerConfig,
     pub attribution: AttributionConfig,
+    /// `[[goals]]`, in the file's order.
+    pub goals: Vec<GoalConfig>,
+    /// `[goal_status]`: the default status thresholds of goals.
+    pub goal_status: StatusThresholds,
+    /// `[[alerts]]`, in the file's order.
+    pub alerts: Vec<AlertConfig>,
+    pub alerting: AlertingConfig,
     /// The user's `[params]`, `[[measures]]` and `[[kpis]]`, as TOML text for the catalog, which
     /// checks them (`None` when there are none).
     pub catalog: Option<String>,
@@ -153,6 +164,14 @@ struct RawConfig {
     server: Option<RawServer>,
     #[serde(default)]
     attribution: Option<RawAttribution>,
+    #[serde(default)]
+    goals: Option<Vec<Spanned<RawGoal>>>,
+    #[serde(default)]
+    goal_status: Option<RawThresholds>,
+    #[serde(default)]
+    alerts: Option<Vec<Spanned<RawAlert>>>,
+    #[serde(default)]
+    alerting: Option<RawAlerting>,
     /// The user's catalog entries, checked by the catalog crate.
     #[serde(default)]
     params: Option<toml::Table>,
@@ -488,6 +507,17 @@ impl ProjectConfig {
             }
         }
 
+        let calendar = crate::time::Calendar { fiscal_start_month: fiscal_year_start_month };
+        let goal_status = crate::tracking::resolve_thresholds(raw.goal_status, &at)?;
+        let goals = crate::tracking::resolve_goals(
+            raw.goals.unwrap_or_default(),
+            goal_status,
+            &calendar,
+            &at,
+        )?;
+        let alerts = crate::tracking::resolve_alerts(raw.alerts.unwrap_or_default(), &at)?;
+        let alerting = crate::tracking::resolve_alerting(raw.alerting, &at)?;
+
         let mut catalog = toml::Table::new();
         if let Some(p) = raw.params {
             catalog.insert("params".into(), toml::Value::Table(p));
@@ -518,6 +548,10 @@ impl ProjectConfig {
             channels,
             server,
             attribution,
+            goals,
+            goal_status,
+            alerts,
+            alerting,
         })
     }
 }
@@ -603,6 +637,54 @@ direct_channels = ["Direct"]
 # [attribution.offline_events]
 # webinar_registration = "Webinars"
 # demo_request = "Sales outreach"
+
+# Goals (`kpiflow goals`, the Goals page). A goal is a KPI, a target and a period (2026-03,
+# 2026-Q2, 2026-H1, FY2027, or from/to dates); test = reach (default: a total to reach, or a
+# level to get to), stay_above or stay_below; `where` narrows it to a segment; `parent` rolls its
+# progress up; split = even (by days) or seasonal (by the same months a year earlier).
+# [[goals]]
+# id = "leads-fy2027"
+# kpi = "leads"
+# target = 12000
+# period = "FY2027"
+# split = "seasonal"
+#
+# [[goals]]
+# id = "cpl-emea"
+# kpi = "cpl"
+# target = 150
+# test = "stay_below"
+# period = "2026-Q3"
+# where = {{ region = "EMEA" }}
+#
+# Status: pace (actual ÷ expected by now) at or above on_track is on track, at or above at_risk
+# is at risk, below is off track. Each goal may set its own.
+[goal_status]
+on_track = 0.95
+at_risk = 0.85
+
+# Alerts (`kpiflow alerts`: exit 3 when any fires). Thresholds: above and/or below, on the last
+# complete day, week or month. Anomalies: robust z-score against the same weekday of the last
+# `window` weeks (days; 12 by default) or the last `window` weeks or months, judged when the
+# history's median volume reaches min_volume. z = 5 by default (see README.md, Alerts).
+# [[alerts]]
+# id = "cpl-paid-search"
+# kpi = "cpl"
+# grain = "week"
+# above = 250
+# where = {{ channel = "Paid Search" }}
+#
+# [[alerts]]
+# id = "leads-anomaly"
+# kpi = "leads"
+# kind = "anomaly"
+# grain = "day"
+# z = 5
+# window = 12
+# min_volume = 20
+#
+# [alerting]
+# webhook = "https://hooks.slack.com/services/..."   # Slack-compatible JSON body
 "#
     )
 }
@@ -623,6 +705,7 @@ pub enum ConfigError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tracking::{AlertRule, GoalTest, SplitRule};
 
     fn parse(text: &str) -> Result<ProjectConfig, TomlError> {
         ProjectConfig::parse(text, "kpiflow.toml", Path::new("/p"))
@@ -651,6 +734,53 @@ mod tests {
         assert_eq!(names, ["Events", "Partners"]);
         assert_eq!(c.channels.rules[0].medium.as_deref(), Some("event|trade_?show"));
         assert_eq!(c.channels.rules[1].source.as_deref(), Some("partner-.*"));
+    }
+
+    #[test]
+    fn goals_and_alerts_are_resolved() {
+        let base = config_template("Acme", "USD", "UTC")
+            .replace("fiscal_year_start_month = 1", "fiscal_year_start_month = 4");
+        let text = format!(
+            "{base}\n[[goals]]\nid = \"h2\"\nkpi = \"leads\"\ntarget = 10\nperiod = \"FY2026-H2\"\n\
+             where = {{ region = [\"EMEA\", \"NA\"] }}\nsplit = \"seasonal\"\nparent = \"obj\"\n\
+             [[goals]]\nid = \"obj\"\n[[goals]]\nid = \"cpl\"\nkpi = \"cpl\"\ntarget = 5\n\
+             from = \"2026-01-15\"\nto = \"2026-02-14\"\ntest = \"stay_below\"\non_track = 0.9\n\
+             [[alerts]]\nid = \"a\"\nkpi = \"leads\"\nkind = \"anomaly\"\ngrain = \"week\"\n\
+             [[alerts]]\nid = \"b\"\nkpi = \"cpl\"\nabove = 250\n"
+        );
+        let c = parse(&text).unwrap();
+        assert_eq!(c.goals.len(), 3);
+        let h2 = &c.goals[0];
+        assert_eq!(h2.period.from, "2025-10-01".parse::<chrono::NaiveDate>().unwrap());
+        assert_eq!(h2.filters, [("region".into(), "EMEA".into()), ("region".into(), "NA".into())]);
+        assert_eq!((h2.split, h2.parent.as_deref()), (SplitRule::Seasonal, Some("obj")));
+        assert_eq!(c.goals[1].kpi, None);
+        let cpl = &c.goals[2];
+        assert_eq!((cpl.test, cpl.period.days()), (GoalTest::StayBelow, 31));
+        assert_eq!(cpl.thresholds, StatusThresholds { on_track: 0.9, at_risk: 0.85 });
+        assert!(matches!(c.alerts[0].rule, AlertRule::Anomaly { window: 12, .. }));
+        assert_eq!(c.alerts[1].rule, AlertRule::Threshold { above: Some(250.0), below: None });
+
+        let goal = "[[goals]]\nid = \"g\"\nkpi = \"leads\"\ntarget = 10\nperiod = \"2026-Q1\"\n";
+        let cases = [
+            (goal.replace("2026-Q1", "2026-Q5"), "is not a period"),
+            (goal.replace("target = 10\n", ""), "`kpi` and `target` go together"),
+            (format!("{goal}parent = \"G\"\n"), "no goal `G` (did you mean `g`?)"),
+            (format!("{goal}{goal}"), "goal `g` is defined twice"),
+            (goal.replace("period = \"2026-Q1\"\n", ""), "needs a period"),
+            (format!("{goal}parent = \"g\"\n"), "cycle"),
+            ("[[goals]]\nid = \"o\"\n".to_owned(), "no kpi and no child goals"),
+            (format!("{goal}on_track = 0.8\nat_risk = 0.9\n"), "at_risk (0.9) is above on_track"),
+            ("[[alerts]]\nid = \"a\"\nkpi = \"leads\"\n".to_owned(), "needs `above`, `below`"),
+            ("[[alerts]]\nid = \"a\"\nkpi = \"leads\"\nabove = 1\nz = 3\n".to_owned(), "add kind = \"anomaly\""),
+            ("[[alerts]]\nid = \"a\"\nkpi = \"leads\"\nkind = \"anomaly\"\ngrain = \"quarter\"\n".to_owned(), "expected day, week or month"),
+            ("[alerting]\nwebhook = \"hooks.slack.com\"\n".to_owned(), "not a webhook URL"),
+        ];
+        for (extra, expected) in cases {
+            let e = parse(&format!("{base}\n{extra}")).unwrap_err().to_string();
+            assert!(e.contains(expected), "{extra}: {e}");
+            assert!(e.starts_with("kpiflow.toml:"), "{e}");
+        }
     }
 
     #[test]

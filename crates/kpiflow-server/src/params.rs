@@ -39,6 +39,11 @@ impl Params {
         self.0.remove(key)
     }
 
+    /// A parameter nothing has taken yet (to refuse it by name).
+    pub fn leftover(&self) -> Option<&str> {
+        self.0.keys().next().map(String::as_str)
+    }
+
     /// A comma-separated list.
     pub fn list(&mut self, key: &str) -> Vec<String> {
         self.take(key)

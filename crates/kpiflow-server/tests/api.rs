@@ -374,6 +374,9 @@ async fn openapi_matches_the_routes() {
         "POST /api/report",
         "GET /api/funnel",
         "GET /api/attribution",
+        "GET /api/goals",
+        "GET /api/plan",
+        "GET /api/diagnosis",
         "GET /api/tables",
         "GET /api/imports",
         "POST /api/imports",
@@ -408,6 +411,13 @@ async fn openapi_matches_the_routes() {
     assert_eq!(keys(&attribution["journeys"]), schema_keys("JourneysDoc"));
     assert_eq!(keys(&attribution["models"][0]), schema_keys("AttributionModelDoc"));
     assert_eq!(keys(&attribution["rows"][0]), schema_keys("AttributionRowDoc"));
+    assert_eq!(keys(&get(&s, "/api/goals").await.json()), schema_keys("GoalsDoc"));
+    let plan = get(&s, "/api/plan?won_revenue=10000&plan_period=FY2027").await;
+    assert_eq!(plan.status, StatusCode::OK, "{}", plan.text());
+    assert_eq!(keys(&plan.json()), schema_keys("PlanDoc"));
+    let diagnosis = get(&s, "/api/diagnosis?from=2025-05-01&to=2025-05-31").await;
+    assert_eq!(diagnosis.status, StatusCode::OK, "{}", diagnosis.text());
+    assert_eq!(keys(&diagnosis.json()), schema_keys("DiagnosisDoc"));
     assert_eq!(keys(&get(&s, "/api/tables").await.json()), schema_keys("TablesDoc"));
     assert_eq!(keys(&get(&s, "/api/imports").await.json()[0]), schema_keys("ImportLogDoc"));
     assert_eq!(keys(&get(&s, "/api/kpis/cpl").await.json()), schema_keys("KpiDoc"));
@@ -431,6 +441,9 @@ async fn every_dashboard_page_renders_and_downloads_match() {
         "/attribution",
         "/attribution?conversion=revenue",
         "/channels?model=markov",
+        "/goals",
+        "/plan",
+        "/plan?won_revenue=20000&plan_period=FY2027&mql_to_sql_rate=0.5",
         "/definitions",
         "/data",
     ] {
@@ -596,4 +609,65 @@ async fn queries_past_the_time_bound_answer_503() {
     assert_eq!(slow.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(slow.body.code, "timeout");
     assert!(slow.body.message.contains("longer than 1 s"), "{}", slow.body.message);
+}
+
+/// Goals, plans and diagnoses answer what the engine answers; mistakes are 400s that say what
+/// to fix; the Goals and Plan pages show them.
+#[tokio::test]
+async fn goals_plan_and_diagnosis_endpoints() {
+    let dir = project(
+        "[[goals]]\nid = \"leads-q1\"\nkpi = \"leads\"\ntarget = 10\nperiod = \"FY2026-Q1\"\n\
+         [[goals]]\nid = \"won\"\nkpi = \"won_revenue\"\ntarget = 2000\nperiod = \"FY2026-Q1\"\n",
+    )
+    .await;
+    let s = state(dir.path(), None);
+    // Five leads in FY2026-Q1 (2025-04-01..06-30, New York) by the last day with data.
+    let goals = get(&s, "/api/goals?date=2025-06-30").await.json();
+    let leads = &goals["goals"][0];
+    assert_eq!(leads["id"], "leads-q1");
+    assert_eq!(leads["state"], "ended");
+    let won = &goals["goals"][1];
+    // d1 won 1,000 on 2025-05-10 and d4 3,000 on 2025-06-01: 4,000 against 2,000, achieved.
+    assert_eq!(won["actual"], 4000.0);
+    assert_eq!(won["progress"], 2.0);
+    assert_eq!(won["status"], "achieved");
+    let page = get(&s, "/goals").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("cumulative actual against the pacing line"), "{}", page.text());
+
+    let bad = get(&s, "/api/goals?dat=2025-06-30").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.text().contains("did you mean `date`"), "{}", bad.text());
+    let bad = get(&s, "/api/plan?plan_period=FY2027").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.text().contains("give a target"), "{}", bad.text());
+    let bad = get(&s, "/api/plan?won_revenue=1000&plan_period=FY2027&mql_to_sq_rate=0.5").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.text().contains("did you mean `mql_to_sql_rate`"), "{}", bad.text());
+    let bad = get(&s, "/api/plan?won_revenue=1000&plan_period=FY2027&mql_to_sql_rate=5").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.text().contains("fraction"), "{}", bad.text());
+
+    // The plan over the API = the plan the engine makes; a what-if changes what it should.
+    let plan = get(&s, "/api/plan?won_revenue=5000&plan_period=FY2027").await.json();
+    let what_if =
+        get(&s, "/api/plan?won_revenue=5000&plan_period=FY2027&avg_deal_size=500").await.json();
+    let needed = |doc: &Value, id: &str| {
+        doc["rows"].as_array().unwrap().iter().find(|r| r["id"] == id).unwrap()["needed"].as_f64()
+    };
+    // Two won deals (1,000 and 3,000) in the trailing window, 2,000 a deal: 2.5 customers; at
+    // 500 a deal, 10.
+    assert_eq!(needed(&plan, "customer"), Some(2.5));
+    assert_eq!(needed(&what_if, "customer"), Some(10.0));
+    let page = get(&s, "/plan?won_revenue=5000&plan_period=FY2027&avg_deal_size=500").await.text();
+    assert!(page.contains("Plan for FY2027"), "{page}");
+    assert!(page.contains("name=\"avg_deal_size\" value=\"500\""), "{page}");
+    let csv =
+        get(&s, "/plan/table/plan.csv?won_revenue=5000&plan_period=FY2027&avg_deal_size=500").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(
+        csv.text().lines().any(|l| l.starts_with("Customers (won deals),10")),
+        "{}",
+        csv.text()
+    );
 }

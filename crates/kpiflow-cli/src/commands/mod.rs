@@ -1,13 +1,17 @@
 //! One module per command.
 
+pub mod alerts;
 pub mod attribution;
 pub mod demo;
+pub mod diagnose;
 pub mod funnel;
 pub mod generate;
+pub mod goals;
 pub mod import;
 pub mod init;
 pub mod kpis;
 pub mod links;
+pub mod plan;
 pub mod report;
 pub mod serve;
 pub mod tables;

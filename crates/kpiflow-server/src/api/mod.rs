@@ -7,6 +7,7 @@ mod attribution;
 mod catalog;
 mod data;
 mod query;
+pub mod tracking;
 
 use axum::Json;
 use axum::extract::DefaultBodyLimit;
@@ -25,7 +26,7 @@ pub use query::{FunnelDoc, ReportDoc};
 #[openapi(
     info(
         title = "kpiflow",
-        description = "B2B marketing KPIs: reports, funnel, attribution, catalog, tables and imports. Reads are \
+        description = "B2B marketing KPIs: reports, funnel, attribution, goals, plans, diagnosis, catalog, tables and imports. Reads are \
                        open; writes (imports) need `Authorization: Bearer <token>` and are off \
                        when the server has no token. Every error is `{code, message, hints}`."
     ),
@@ -56,6 +57,9 @@ pub fn router(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(query::get_report, query::post_report))
         .routes(routes!(query::get_funnel))
         .routes(routes!(attribution::get_attribution))
+        .routes(routes!(tracking::get_goals))
+        .routes(routes!(tracking::get_plan))
+        .routes(routes!(tracking::get_diagnosis))
         .routes(routes!(data::list_tables))
         .routes(routes!(data::list_imports))
         .merge(

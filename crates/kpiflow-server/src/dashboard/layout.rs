@@ -197,6 +197,44 @@ fn render_block(block: &Block, slug: &str, ctx: &Ctx) -> Markup {
         Block::Chart(c) => chart_card(c, slug, ctx),
         Block::Table(t) => table_card(t, slug, ctx),
         Block::Notice(text) => html! { p.notice role="note" { (text) } },
+        Block::Form(f) => form_card(f, slug, ctx),
+        Block::Finding { title, evidence, advice } => html! {
+            section.card.finding aria-label=(title) {
+                h2 { (title) }
+                p { strong { "Evidence: " } (evidence) }
+                p { strong { "What to do: " } (advice) }
+            }
+        },
+    }
+}
+
+fn form_card(f: &super::FormBlock, slug: &str, ctx: &Ctx) -> Markup {
+    let own: Vec<&str> = f.fields.iter().map(|x| x.name.as_str()).collect();
+    html! {
+        section.card aria-labelledby=(format!("{}-title", f.id)) {
+            h2 #(format!("{}-title", f.id)) { (f.title) }
+            form.knobs #(f.id) method="get" action=(format!("/{slug}")) {
+                @for (k, v) in ctx.view.params.iter().filter(|(k, _)| !own.contains(&k.as_str())) {
+                    input type="hidden" name=(k) value=(v);
+                }
+                @for field in &f.fields {
+                    label {
+                        (field.label) " "
+                        @if field.options.is_empty() {
+                            input type="text" name=(field.name) value=(field.value) placeholder=(field.placeholder) size="12";
+                        } @else {
+                            select name=(field.name) {
+                                @for (v, text) in &field.options {
+                                    option value=(v) selected[*v == field.value] { (text) }
+                                }
+                            }
+                        }
+                    }
+                }
+                button type="submit" { "Recompute" }
+            }
+            @if let Some(c) = &f.caption { p.caption { (c) } }
+        }
     }
 }
 

@@ -12,8 +12,10 @@ mod channels;
 mod data;
 mod definitions;
 mod funnel;
+mod goals;
 mod layout;
 mod overview;
+mod plan;
 mod revenue;
 mod topics;
 mod view;
@@ -56,6 +58,35 @@ pub enum Block {
     Table(TableBlock),
     /// A plain message (data missing, nothing to show).
     Notice(String),
+    /// A form of knobs that reloads the page with them (the Plan page's what-ifs).
+    Form(FormBlock),
+    /// A finding: a title, its evidence and what to do (the diagnosis).
+    Finding {
+        title: String,
+        evidence: String,
+        advice: String,
+    },
+}
+
+/// Inputs that reload the page with their values as query parameters; the view's other
+/// parameters ride along as hidden inputs.
+#[derive(Debug)]
+pub struct FormBlock {
+    pub id: String,
+    pub title: String,
+    pub fields: Vec<FormField>,
+    pub caption: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct FormField {
+    pub name: String,
+    pub label: String,
+    pub value: String,
+    /// Shown when empty (the trailing rate a what-if replaces).
+    pub placeholder: String,
+    /// For a select: its options (value, text).
+    pub options: Vec<(String, String)>,
 }
 
 /// A chart in a card, downloadable as SVG and PNG.
@@ -176,6 +207,8 @@ pub static PAGES: &[PageDef] = &[
         label: "Attribution",
         build: |c| Box::pin(attribution::build(c)),
     },
+    PageDef { slug: "goals", label: "Goals", build: |c| Box::pin(goals::build(c)) },
+    PageDef { slug: "plan", label: "Plan", build: |c| Box::pin(plan::build(c)) },
     PageDef {
         slug: "definitions",
         label: "Definitions",

@@ -34,6 +34,8 @@ pub struct View {
     pub model: Option<ModelSpec>,
     /// What the Attribution page's journeys end at (`lead` unless asked).
     pub conversion: ConversionTarget,
+    /// The Plan page's knobs (`won_revenue`, `customers`, `plan_period`, rates by id), as given.
+    pub plan: BTreeMap<String, String>,
     /// The parameters as given (non-empty), to fill the form and build links.
     pub params: BTreeMap<String, String>,
 }
@@ -45,11 +47,19 @@ impl View {
         catalog: &Catalog,
     ) -> ApiResult<View> {
         let mut p = Params::new(raw);
-        let given: BTreeMap<String, String> = VIEW_PARAMS
+        // The Plan page's knobs are settings, not filters.
+        let mut plan = BTreeMap::new();
+        for k in crate::api::tracking::plan_params(&engine.config().funnel.stages) {
+            if let Some(v) = p.take(&k) {
+                plan.insert(k, v);
+            }
+        }
+        let mut given: BTreeMap<String, String> = VIEW_PARAMS
             .iter()
             .chain(params::dimensions(catalog).iter())
             .filter_map(|k| p.get(k).map(|v| ((*k).to_owned(), v.to_owned())))
             .collect();
+        given.extend(plan.clone());
         let period = p.period(&engine.calendar())?;
         let compare = match p.get("compare") {
             None => {
@@ -81,7 +91,7 @@ impl View {
             Some(period) => period,
             None => engine.default_period().await?,
         };
-        Ok(View { period, compare, grain, filters, vanity, model, conversion, params: given })
+        Ok(View { period, compare, grain, filters, vanity, model, conversion, plan, params: given })
     }
 
     /// This view's URL for a page, with some parameters changed (`None` removes one).

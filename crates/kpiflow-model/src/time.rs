@@ -212,14 +212,15 @@ impl Period {
         Ok(Period { from, to: add_days(to_inclusive, 1), label: format!("{from}..{to_inclusive}") })
     }
 
-    /// Parses `2025`, `2025-03`, `2025-Q1`, `2025-W05`, `2025-03-14`, `FY2026`, `FY2026-Q1`.
+    /// Parses `2025`, `2025-H1`, `2025-03`, `2025-Q1`, `2025-W05`, `2025-03-14`, `FY2026`,
+    /// `FY2026-H2`, `FY2026-Q1`.
     pub fn parse(text: &str, calendar: &Calendar) -> Result<Period, String> {
         let t = text.trim().to_uppercase();
         let bad = || {
             format!(
-                "`{text}` is not a period; expected a year (2025), quarter (2025-Q1), month \
-                 (2025-03), ISO week (2025-W05), day (2025-03-14), fiscal year (FY2026) or fiscal \
-                 quarter (FY2026-Q1)"
+                "`{text}` is not a period; expected a year (2025), half (2025-H1), quarter \
+                 (2025-Q1), month (2025-03), ISO week (2025-W05), day (2025-03-14), fiscal year \
+                 (FY2026), fiscal half (FY2026-H2) or fiscal quarter (FY2026-Q1)"
             )
         };
         let year = |s: &str| -> Result<i32, String> {
@@ -229,7 +230,16 @@ impl Period {
             let from = from.ok_or_else(bad)?;
             Ok(Period { from, to, label: t.clone() })
         };
+        let half = |s: &str| -> Result<u32, String> {
+            s.parse::<u32>().ok().filter(|h| (1..=2).contains(h)).ok_or_else(bad)
+        };
         if let Some(rest) = t.strip_prefix("FY") {
+            if let Some((y, h)) = rest.split_once("-H") {
+                let (y, h) = (year(y)?, half(h)?);
+                let fy = Period::parse(&format!("FY{y}"), calendar)?;
+                let s = add_months(fy.from, 6 * (h as i32 - 1));
+                return make(Some(s), add_months(s, 6));
+            }
             let (y, q) = match rest.split_once("-Q") {
                 Some((y, q)) => (
                     year(y)?,
@@ -248,6 +258,10 @@ impl Period {
                     make(Some(s), add_months(s, 3))
                 }
             };
+        }
+        if let Some((y, h)) = t.split_once("-H") {
+            let s = ymd(year(y)?, 6 * (half(h)? - 1) + 1, 1);
+            return make(s, add_months(s.ok_or_else(bad)?, 6));
         }
         if let Some((y, q)) = t.split_once("-Q") {
             let q: u32 = q.parse().ok().filter(|q| (1..=4).contains(q)).ok_or_else(bad)?;
@@ -276,6 +290,16 @@ impl Period {
             }
             _ => Err(bad()),
         }
+    }
+
+    /// Number of days in the period.
+    pub fn days(&self) -> i64 {
+        (self.to - self.from).num_days()
+    }
+
+    /// Whether the local date `d` lies in the period.
+    pub fn contains(&self, d: NaiveDate) -> bool {
+        self.from <= d && d < self.to
     }
 
     /// Whether both ends are first days of months.
@@ -389,9 +413,13 @@ mod tests {
         // Fiscal years are named by the year they end in.
         assert_eq!((p("FY2026").from, p("FY2026").to), (d("2025-04-01"), d("2026-04-01")));
         assert_eq!((p("FY2026-Q4").from, p("FY2026-Q4").to), (d("2026-01-01"), d("2026-04-01")));
+        assert_eq!((p("FY2026-H2").from, p("FY2026-H2").to), (d("2025-10-01"), d("2026-04-01")));
+        assert_eq!((p("2025-H2").from, p("2025-h2").to), (d("2025-07-01"), d("2026-01-01")));
         let jan = Calendar::default();
         assert_eq!(Period::parse("FY2026", &jan).unwrap().from, d("2026-01-01"));
-        for bad in ["2025-13", "2025-Q5", "FY", "last year", "2025-02-30", "99999"] {
+        for bad in
+            ["2025-13", "2025-Q5", "2025-H3", "FY2026-H0", "FY", "last year", "2025-02-30", "99999"]
+        {
             assert!(Period::parse(bad, &cal).is_err(), "{bad}");
         }
     }
