@@ -326,7 +326,8 @@ fn plan_diagnosis_and_alerts_as_computed_by_hand() {
     // The trailing window is FY2026 (the 12 months up to March 2026, 365 days): 7,300 sessions,
     // 730 leads, 365 MQLs, 64 SQLs, 37 opportunities, 19 customers, 95,000 won in 19 deals,
     // 36,500 of media cost. FY2027 revenue at 120 % of FY2026: 114,000.
-    //   customers = 114,000 ÷ 5,000 = 22.8
+    //   won deals = 114,000 ÷ 5,000 = 22.8
+    //   customers = 22.8 ÷ (19 won deals ÷ 19 new customers = 1) = 22.8
     //   opportunities = 22.8 ÷ (19/37) = 44.4
     //   SQLs = 44.4 ÷ (37/64) = 76.8
     //   MQLs = 76.8 ÷ (64/365) = 438
@@ -341,6 +342,7 @@ fn plan_diagnosis_and_alerts_as_computed_by_hand() {
     let row =
         |id: &str| doc["rows"].as_array().unwrap().iter().find(|r| r["id"] == id).unwrap().clone();
     for (id, needed) in [
+        ("won_deals", 22.8),
         ("customer", 22.8),
         ("opportunity", 44.4),
         ("sql", 76.8),
@@ -586,6 +588,7 @@ fn a_plan_saved_as_goals_tracks_itself() {
             "plan-fy2027-sql",
             "plan-fy2027-opportunity",
             "plan-fy2027-customer",
+            "plan-fy2027-won-deals",
             "plan-fy2027-won-revenue",
             "plan-fy2027-ad-cost",
         ]

@@ -365,28 +365,31 @@ impl Engine {
             seasonal: BTreeMap::new(),
             seasonal_label: String::new(),
         };
-        // The same quarters a year earlier, when the data covers them entirely.
+        // Each quarter's seasonality: the same quarter in the latest year the data covers
+        // entirely (a year earlier, else two or three).
         let (start, end) = (self.data_start().await?, self.data_end().await?);
         let earlier: Vec<Option<Period>> = quarters
             .iter()
             .map(|q| {
-                let p = range(months_back(q.from, 12), months_back(q.to, 12));
-                let covered = start.is_some_and(|s| s <= p.from)
-                    && end.is_some_and(|e| add_days(e, 1) >= p.to);
-                covered.then_some(p)
+                [12, 24, 36].into_iter().find_map(|back| {
+                    let p = range(months_back(q.from, back), months_back(q.to, back));
+                    let covered = start.is_some_and(|s| s <= p.from)
+                        && end.is_some_and(|e| add_days(e, 1) >= p.to);
+                    covered.then_some(p)
+                })
             })
             .collect();
-        if let (Some(first), Some(last)) = (quarters.first(), quarters.last()) {
-            inputs.seasonal_label = format!(
-                "{}..{}",
-                months_back(first.from, 12).format("%Y-%m"),
-                add_days(months_back(last.to, 12), -1).format("%Y-%m")
-            );
-        }
+        let covered: Vec<String> = earlier
+            .iter()
+            .flatten()
+            .map(|p| self.calendar.label(Grain::FiscalQuarter, p.from, p))
+            .collect();
+        inputs.seasonal_label =
+            if covered.is_empty() { "the years before".to_owned() } else { covered.join(", ") };
         let mut rows: BTreeMap<String, Vec<Option<f64>>> = BTreeMap::new();
         for p in &earlier {
             let Some(p) = p else {
-                for id in ["sessions", "won_revenue", "ad_cost"]
+                for id in ["sessions", "won_deals", "won_revenue", "ad_cost"]
                     .iter()
                     .map(|s| s.to_string())
                     .chain(stages.iter().cloned())
@@ -395,9 +398,12 @@ impl Engine {
                 }
                 continue;
             };
-            for (id, kpi) in
-                [("sessions", "sessions"), ("won_revenue", "won_revenue"), ("ad_cost", "ad_cost")]
-            {
+            for (id, kpi) in [
+                ("sessions", "sessions"),
+                ("won_deals", "closed_won_deals"),
+                ("won_revenue", "won_revenue"),
+                ("ad_cost", "ad_cost"),
+            ] {
                 let v = self.total(kpi, p, &[]).await?;
                 rows.entry(id.to_owned()).or_default().push(v);
             }

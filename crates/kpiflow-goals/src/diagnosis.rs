@@ -79,16 +79,40 @@ fn pct(v: Option<f64>) -> String {
 }
 
 fn num(v: Option<f64>) -> String {
-    v.map(|v| if v.abs() >= 100.0 { format!("{:.0}", v) } else { format!("{v:.1}") })
-        .unwrap_or_else(|| "—".into())
+    v.map(|v| {
+        if v.abs() >= 100.0 {
+            let n = v.round() as i64;
+            let digits = n.unsigned_abs().to_string();
+            let mut out = String::new();
+            for (i, c) in digits.chars().enumerate() {
+                if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                    out.push(',');
+                }
+                out.push(c);
+            }
+            if n < 0 { format!("-{out}") } else { out }
+        } else {
+            format!("{v:.1}")
+        }
+    })
+    .unwrap_or_else(|| "—".into())
 }
 
 fn signed(v: Option<f64>) -> String {
     v.map(|v| format!("{:+.0} %", v * 100.0)).unwrap_or_else(|| "—".into())
 }
 
+/// A stage as people write it: MQL, SQL, SQO; others as named.
+fn display(stage: &str) -> String {
+    match stage {
+        "mql" | "sql" | "sqo" => stage.to_uppercase(),
+        other => other.to_owned(),
+    }
+}
+
 /// The advice for the conversion from stage `i` to `i + 1` of `n` stages.
 fn transition_advice(i: usize, n: usize, from: &str, to: &str) -> (String, String) {
+    let (from, to) = (display(from), display(to));
     if i + 2 == n {
         return (
             format!("{from}s are not closing as {to}s"),
@@ -182,10 +206,16 @@ pub fn diagnose(
             num(expected.stage_counts.first().copied().flatten()),
             signed(volume_gaps.first().copied().flatten())
         );
-        if short(session_gap) && enough(sessions_gap) {
+        // Leads = sessions × their conversion: the larger shortfall of the two names the cause.
+        let conversion_worse = match (session_gap, sessions_gap) {
+            (Some(rate), Some(traffic)) => rate < traffic,
+            (Some(rate), None) => rate < 0.0,
+            _ => false,
+        };
+        if conversion_worse {
             findings.push(Finding {
                 check: format!("sessions→{first}"),
-                title: format!("enough traffic but few {first}s"),
+                title: format!("visitors are not becoming {first}s"),
                 advice: "Visitors are not becoming leads: work on the landing pages, calls to \
                          action and offers of the pages that get the traffic."
                     .into(),
@@ -203,9 +233,9 @@ pub fn diagnose(
         } else {
             findings.push(Finding {
                 check: first.clone(),
-                title: format!("not enough {first}s"),
-                advice: "Not enough traffic and leads: more reach (search, paid, social, \
-                         partners, events) comes before conversion work."
+                title: format!("not enough traffic for the {first}s needed"),
+                advice: "Not enough traffic: more reach (search, paid, social, partners, events) \
+                         comes before conversion work."
                     .into(),
                 evidence: format!(
                     "{lead_evidence}; sessions {} vs {} expected ({})",

@@ -1,8 +1,9 @@
 //! The reverse-funnel plan (DESIGN §7): from a revenue (or customers) target, back through the
 //! funnel's stages to the leads, sessions and media budget the period needs.
 //!
-//! customers = revenue ÷ average deal size; each earlier stage = the next stage ÷ the conversion
-//! rate between them; sessions = leads ÷ the session-to-lead rate; media budget = leads × cost
+//! won deals = revenue ÷ average deal size; new customers = won deals ÷ won deals per new customer
+//! (a customer may win several deals, and the funnel counts customers); each earlier stage = the
+//! next stage ÷ the conversion rate between them; sessions = leads ÷ the session-to-lead rate; media budget = leads × cost
 //! per lead. Rates are trailing period ratios (entries into the later stage ÷ entries into the
 //! earlier one over the trailing window: in a steady funnel, the share that converts), unless a
 //! rates file or `--set` gives them; each rate carries its source. A rate of zero or without data
@@ -171,7 +172,7 @@ fn plural(stage: &str) -> String {
         "mql" => "MQLs".into(),
         "sql" => "SQLs".into(),
         "opportunity" => "opportunities (SQOs)".into(),
-        "customer" => "customers (won deals)".into(),
+        "customer" => "new customers".into(),
         other => format!("{other} entries"),
     }
 }
@@ -211,6 +212,11 @@ pub fn rate_defs(stages: &[String]) -> Vec<RateDef> {
         });
     }
     out.push(RateDef {
+        id: "deals_per_customer".into(),
+        label: "won deals per new customer".into(),
+        aliases: vec![],
+    });
+    out.push(RateDef {
         id: "avg_deal_size".into(),
         label: "average deal size".into(),
         aliases: vec![],
@@ -230,6 +236,9 @@ pub fn resolve_override(stages: &[String], name: &str, value: f64) -> Result<Str
     if !value.is_finite() || value < 0.0 {
         return Err(format!("`{name}` = {value}: expected a number >= 0"));
     }
+    if def.id == "deals_per_customer" && value == 0.0 {
+        return Err(format!("`{name}` = 0: a new customer wins at least a part of a deal"));
+    }
     if def.id.ends_with("_rate") && value > 1.0 {
         return Err(format!(
             "`{name}` = {value}: a conversion rate is a fraction (0.25 for 25 %), at most 1"
@@ -239,20 +248,21 @@ pub fn resolve_override(stages: &[String], name: &str, value: f64) -> Result<Str
 }
 
 fn count(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        let n = v as i64;
-        let s = n.unsigned_abs().to_string();
-        let mut out = String::new();
-        for (i, c) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i).is_multiple_of(3) {
-                out.push(',');
-            }
-            out.push(c);
+    let rounded = (v * 100.0).round() / 100.0;
+    let whole = rounded.trunc();
+    let digits = (whole.abs() as u64).to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
         }
-        if n < 0 { format!("-{out}") } else { out }
-    } else {
-        format!("{v:.2}")
+        out.push(c);
     }
+    if rounded < 0.0 {
+        out.insert(0, '-');
+    }
+    let cents = ((rounded - whole).abs() * 100.0).round() as u64;
+    if cents > 0 { format!("{out}.{cents:02}") } else { out }
 }
 
 /// Splits `total` over `quarters` by `history` (the same quarters a year earlier), or evenly by
@@ -295,7 +305,18 @@ pub fn plan(
     // Trailing rates with their evidence.
     let mut rates: Vec<PlanRate> = Vec::new();
     for def in &defs {
-        let (trailing, evidence) = if def.id == "avg_deal_size" {
+        let last = stages.len() - 1;
+        let (trailing, evidence) = if def.id == "deals_per_customer" {
+            (
+                ratio(inputs.won_deals, count_of(last)),
+                format!(
+                    "{} won deals ÷ {} {}",
+                    fmt(inputs.won_deals),
+                    fmt(count_of(last)),
+                    plural(&stages[last])
+                ),
+            )
+        } else if def.id == "avg_deal_size" {
             (
                 ratio(inputs.won_revenue, inputs.won_deals),
                 format!(
@@ -373,17 +394,25 @@ pub fn plan(
     // Backwards from the target.
     let n = stages.len();
     let mut needed: Vec<Option<f64>> = vec![None; n];
+    let mut won_deals = None;
     let revenue = match target {
         PlanTarget::WonRevenue(r) => {
             match usable(rate("avg_deal_size")) {
-                Some(size) => needed[n - 1] = Some(r / size),
-                None => why("avg_deal_size", &plural(&stages[n - 1]), &mut problems),
+                Some(size) => won_deals = Some(r / size),
+                None => why("avg_deal_size", "won deals", &mut problems),
+            }
+            if won_deals.is_some() {
+                match usable(rate("deals_per_customer")) {
+                    Some(per) => needed[n - 1] = won_deals.map(|d| d / per),
+                    None => why("deals_per_customer", &plural(&stages[n - 1]), &mut problems),
+                }
             }
             Some(r)
         }
         PlanTarget::Customers(c) => {
             needed[n - 1] = Some(c);
-            usable(rate("avg_deal_size")).map(|s| c * s)
+            won_deals = usable(rate("deals_per_customer")).map(|per| c * per);
+            won_deals.and_then(|d| usable(rate("avg_deal_size")).map(|s| d * s))
         }
     };
     for i in (0..n - 1).rev() {
@@ -452,6 +481,13 @@ pub fn plan(
         push(s.clone(), label, stage_kpi(s).map(str::to_owned), needed[i], count_of(i));
     }
     push(
+        "won_deals".into(),
+        "Won deals".into(),
+        Some("closed_won_deals".into()),
+        won_deals,
+        inputs.won_deals,
+    );
+    push(
         "won_revenue".into(),
         "Won revenue".into(),
         Some("won_revenue".into()),
@@ -469,7 +505,8 @@ pub fn plan(
     let mut notes = Vec::new();
     if any_seasonal && all_seasonal {
         notes.push(format!(
-            "quarters follow each row's own seasonality in {} (the same quarters a year earlier)",
+            "quarters follow each row's own seasonality in the same quarters of the latest year \
+             with data ({})",
             inputs.seasonal_label
         ));
     } else if any_seasonal {

@@ -143,6 +143,7 @@ fn unit_of(id: &str) -> Unit {
 fn rate_unit(id: &str) -> Unit {
     match id {
         "avg_deal_size" | "cpl" => Unit::Currency,
+        "deals_per_customer" => Unit::Ratio,
         _ => Unit::Percent,
     }
 }

@@ -25,6 +25,7 @@ fn row_unit(id: &str) -> Unit {
 fn rate_unit(id: &str) -> Unit {
     match id {
         "avg_deal_size" | "cpl" => Unit::Currency,
+        "deals_per_customer" => Unit::Ratio,
         _ => Unit::Percent,
     }
 }
