@@ -185,10 +185,18 @@ fn scaled_deviation(deviations: &[f64], distance: f64) -> Option<f64> {
 }
 
 fn round(v: f64) -> String {
-    if v.abs() >= 100.0 {
+    // Whole numbers from 100 up, one decimal from 1, four decimals below.
+    let text = if v.abs() >= 100.0 {
         format!("{v:.0}")
+    } else if v.abs() >= 1.0 {
+        format!("{v:.1}")
     } else {
-        format!("{:.4}", v).trim_end_matches('0').trim_end_matches('.').to_owned()
+        format!("{v:.4}")
+    };
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
     }
 }
 

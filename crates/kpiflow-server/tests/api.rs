@@ -665,6 +665,10 @@ async fn goals_plan_and_diagnosis_endpoints() {
     let page = get(&s, "/plan?won_revenue=5000&plan_period=FY2027&avg_deal_size=500").await.text();
     assert!(page.contains("Plan for FY2027"), "{page}");
     assert!(page.contains("name=\"avg_deal_size\" value=\"500\""), "{page}");
+    // A knob left empty takes the default plan's value (here the period).
+    let page = get(&s, "/plan?won_revenue=5000&avg_deal_size=500").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    assert!(page.text().contains("Plan for FY"), "{}", page.text());
     let csv =
         get(&s, "/plan/table/plan.csv?won_revenue=5000&plan_period=FY2027&avg_deal_size=500").await;
     assert_eq!(csv.status, StatusCode::OK);

@@ -127,30 +127,26 @@ fn form(ctx: &Ctx, plan: &Plan) -> FormBlock {
 pub async fn build(ctx: Ctx) -> ApiResult<Page> {
     let currency = ctx.currency().to_owned();
     let engine = ctx.engine.clone();
-    let mut knobs = Params::new(ctx.view.plan.clone());
+    // Knobs left empty take the default plan's: next fiscal year, 120 % of the trailing
+    // 12 months' won revenue.
+    let mut raw = ctx.view.plan.clone();
     let mut notes = Vec::new();
-    let request = match plan_request(&mut knobs, &engine)? {
-        Some(r) => r,
-        None if ctx.view.plan.is_empty() => {
-            let (r, why) = default_request(&ctx).await?;
-            notes.push(format!("Showing {} for {}: set a target below.", why, r.period.label));
-            r
+    let has_target = raw.contains_key("won_revenue") || raw.contains_key("customers");
+    if !has_target || !raw.contains_key("plan_period") {
+        let (default, why) = default_request(&ctx).await?;
+        if !has_target {
+            match default.target {
+                PlanTarget::WonRevenue(v) => raw.insert("won_revenue".into(), plain(Some(v))),
+                PlanTarget::Customers(v) => raw.insert("customers".into(), plain(Some(v))),
+            };
         }
-        None => {
-            // Knobs without a complete target: fill the gaps from the default.
-            let (default, _) = default_request(&ctx).await?;
-            let mut raw = ctx.view.plan.clone();
-            if !raw.contains_key("won_revenue") && !raw.contains_key("customers") {
-                match default.target {
-                    PlanTarget::WonRevenue(v) => raw.insert("won_revenue".into(), plain(Some(v))),
-                    PlanTarget::Customers(v) => raw.insert("customers".into(), plain(Some(v))),
-                };
-            }
-            raw.entry("plan_period".into()).or_insert(default.period.label.clone());
-            plan_request(&mut Params::new(raw), &engine)?
-                .ok_or_else(|| ApiError::bad_request("give a target and a plan period"))?
+        raw.entry("plan_period".into()).or_insert(default.period.label.clone());
+        if ctx.view.plan.is_empty() {
+            notes.push(format!("Showing {why} for {}: set a target below.", default.period.label));
         }
-    };
+    }
+    let request = plan_request(&mut Params::new(raw), &engine)?
+        .ok_or_else(|| ApiError::bad_request("give a target and a plan period"))?;
     let plan = engine.plan(&request).await?;
     let mut blocks = vec![Block::Form(form(&ctx, &plan))];
     for p in &plan.problems {
