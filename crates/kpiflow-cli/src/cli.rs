@@ -34,6 +34,9 @@ pub enum Command {
     Import(ImportArgs),
     /// Show the tables (rows, dates, versions), the import log, quality warnings or the schema.
     Tables(TablesArgs),
+    /// Write the store's tables as Parquet or CSV files, one per table (for a warehouse, another
+    /// tool, or a benchmark peer).
+    Export(ExportArgs),
     /// Show the KPI catalog: every KPI with its formula, unit, direction and sources.
     Kpis(KpisArgs),
     /// Compute KPIs: split by dimensions, per day, week, month, quarter, year or fiscal period,
@@ -169,6 +172,29 @@ pub struct TablesArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The directory the files are written to (created when missing); each table becomes
+    /// `TABLE.parquet` or `TABLE.csv`, replacing a file of that name.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Only these tables (comma-separated or repeated); every table with data when left out.
+    #[arg(long = "table", value_name = "TABLE", value_delimiter = ',')]
+    pub tables: Vec<String>,
+    /// File format: Parquet keeps the canonical types (UTC timestamps, dates, numbers).
+    #[arg(long, value_enum, default_value = "parquet")]
+    pub format: ExportFormatArg,
+    /// Export the store as of an import number (see `tables --log`) or a time.
+    #[arg(long, value_name = "IMPORT|TIMESTAMP")]
+    pub as_of: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormatArg {
+    Parquet,
+    Csv,
 }
 
 #[derive(Debug, Args)]

@@ -71,6 +71,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init(args) => commands::init::run(&cli.project, args),
         Command::Import(args) => commands::import::run(&cli.project, cli.quiet, args).await,
         Command::Tables(args) => commands::tables::run(&cli.project, args).await,
+        Command::Export(args) => commands::export::run(&cli.project, args).await,
         Command::Kpis(args) => commands::kpis::run(&cli.project, args),
         Command::Report(args) => commands::report::run(&cli.project, args).await,
         Command::Funnel(args) => commands::funnel::run(&cli.project, args).await,

@@ -2,6 +2,7 @@
 //! that fills them, the import log, and the data-quality checks.
 
 pub mod error;
+pub mod export;
 pub mod import;
 pub mod import_log;
 pub mod inspect;

@@ -203,3 +203,45 @@ async fn a_local_time_skipped_by_daylight_saving_is_named() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn export_writes_the_snapshot_with_its_types() {
+    use datafusion::prelude::{ParquetReadOptions, SessionContext};
+    use kpiflow_store::export::{ExportFormat, export};
+
+    let e = env("UTC");
+    let spend = e.file(
+        "ad_spend.csv",
+        "date,platform,campaign,impressions,clicks,cost,currency\n\
+         2025-01-01,google_ads,Brand,100,10,5.5,USD\n\
+         2025-01-02,google_ads,Brand,200,20,7.25,USD\n",
+    );
+    e.import("ad_spend", vec![spend], None, OnError::Fail).await.unwrap();
+
+    let out = e.root.join("export");
+    let written = export(&e.store, &out, &[], ExportFormat::Parquet, None).await.unwrap();
+    assert_eq!(written.len(), 1);
+    assert_eq!((written[0].table, written[0].rows), ("ad_spend", 2));
+    assert_eq!(written[0].path, out.join("ad_spend.parquet"));
+
+    let ctx = SessionContext::new();
+    let path = written[0].path.to_string_lossy().into_owned();
+    let df = ctx.read_parquet(path, ParquetReadOptions::default()).await.unwrap();
+    let date = df.schema().field_with_unqualified_name("date").unwrap().data_type().clone();
+    assert_eq!(date, DataType::Date32);
+    let batches = df.collect().await.unwrap();
+    let text = arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string();
+    assert!(text.contains("2025-01-02") && text.contains("7.25"), "{text}");
+
+    // The same rows as CSV; a second export replaces the file rather than appending.
+    for _ in 0..2 {
+        export(&e.store, &out, &["ad_spend"], ExportFormat::Csv, None).await.unwrap();
+    }
+    let csv = std::fs::read_to_string(out.join("ad_spend.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+
+    // Only the tables asked for; a table never imported is not written at all.
+    let written = export(&e.store, &out, &["sessions"], ExportFormat::Parquet, None).await.unwrap();
+    assert!(written.is_empty());
+    assert!(!out.join("sessions.parquet").exists());
+}

@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod attribution;
 pub mod demo;
 pub mod diagnose;
+pub mod export;
 pub mod funnel;
 pub mod generate;
 pub mod goals;
