@@ -514,6 +514,7 @@ def compute(con, lo, hi):
 def connect(export_dir, categories):
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     con.execute(f"SET threads = {os.cpu_count() or 2}")
     for f in sorted(os.listdir(export_dir)):
         if f.endswith(".parquet"):

@@ -7,7 +7,7 @@ overview report (every non-vanity KPI × month × channel over the 24 months), a
 funnel and order-1 Markov attribution: cold (a fresh process each run) and warm (repeated in one
 process). DuckDB computes the same overview with hand-written SQL over the exported Parquet
 (bench/overview_peer.py) in the same run, and its figures are checked cell by cell against
-kpiflow's. Each step runs R times; medians are reported with peak RSS (from wait4).
+kpiflow's. Each step runs R times; medians are reported with peak RSS (GNU time's %M, of the process tree's largest process).
 
 Writes bench/out/run-N.csv and bench/out/run-N.json and prints the table.
 """
@@ -98,13 +98,14 @@ class Bench:
                 rss.append(peak)
         peer = []
         # In a child process, so that this one stays small (see `run`).
-        load = ("import duckdb, sys, time; con = duckdb.connect(); t0 = time.perf_counter(); "
+        load = ("import duckdb, sys, time; con = duckdb.connect(); "
+                "con.execute('SET enable_progress_bar = false'); t0 = time.perf_counter(); "
                 "con.execute(\"CREATE TABLE sessions AS SELECT * FROM read_csv('\" + sys.argv[1] "
                 "+ \"')\"); print(time.perf_counter() - t0)")
         for _ in range(self.runs):
             out = subprocess.run([sys.executable, "-c", load, csv_path], check=True,
                                  capture_output=True, text=True).stdout
-            peer.append(float(out.strip()))
+            peer.append(float(out.strip().splitlines()[-1]))
         o, p = median(ours), median(peer)
         self.add("import sessions.csv (s)", o, p, unit="s", rss=max(rss),
                  note=f"{rows:,} rows: kpiflow {rows / o:,.0f} rows/s (parse, validate, upsert "
