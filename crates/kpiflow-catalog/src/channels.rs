@@ -165,6 +165,20 @@ impl ChannelRules {
         Ok(ChannelRules { categories, user })
     }
 
+    /// The category list, most specific (longest) source first: the order in which a SQL
+    /// `CASE` over suffix matches finds what [`ChannelRules::category`] finds.
+    pub fn categories(&self) -> Vec<(&str, Category)> {
+        let mut list: Vec<(&str, Category)> =
+            self.categories.iter().map(|(s, c)| (s.as_str(), *c)).collect();
+        list.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(b.0)));
+        list
+    }
+
+    /// The user's rules, in order.
+    pub fn user_rules(&self) -> &[UserRule] {
+        &self.user
+    }
+
     /// The category of a source: the source itself, else its parent domains (`news.google.com`
     /// → `google.com`).
     pub fn category(&self, source: &str) -> Option<Category> {
@@ -183,8 +197,8 @@ impl ChannelRules {
         let click = clean(touch.click_id_type);
         let referrer_host = touch.referrer.and_then(host);
         let (click_source, click_medium) = match click.as_deref() {
-            Some("gclid" | "gbraid" | "wbraid" | "dclid") => (Some("google"), Some("cpc")),
-            Some("msclkid") => (Some("bing"), Some("cpc")),
+            Some(c) if GOOGLE_CLICK_IDS.contains(&c) => (Some("google"), Some("cpc")),
+            Some(c) if BING_CLICK_IDS.contains(&c) => (Some("bing"), Some("cpc")),
             _ => (None, None),
         };
         let source = clean(touch.utm_source)
@@ -224,29 +238,19 @@ impl ChannelRules {
             "Paid Social"
         } else if category == Some(Category::Video) && paid {
             "Paid Video"
-        } else if matches!(medium, "display" | "banner" | "expandable" | "interstitial" | "cpm") {
+        } else if DISPLAY_MEDIUMS.contains(&medium) {
             "Display"
         } else if paid {
             "Paid Other"
         } else if shopping {
             "Organic Shopping"
-        } else if category == Some(Category::Social)
-            || matches!(
-                medium,
-                "social"
-                    | "social-network"
-                    | "social-media"
-                    | "sm"
-                    | "social network"
-                    | "social media"
-            )
-        {
+        } else if category == Some(Category::Social) || SOCIAL_MEDIUMS.contains(&medium) {
             "Organic Social"
         } else if category == Some(Category::Video) || medium.contains("video") {
             "Organic Video"
         } else if category == Some(Category::Search) || medium == "organic" {
             "Organic Search"
-        } else if matches!(medium, "referral" | "app" | "link") {
+        } else if REFERRAL_MEDIUMS.contains(&medium) {
             "Referral"
         } else if is_email(source) || is_email(medium) {
             "Email"
@@ -276,23 +280,7 @@ impl ChannelRules {
         if let Some(rule) = self.user.iter().find(|r| r.matches("", &l, "")) {
             return rule.channel.clone();
         }
-        let group = match l.as_str() {
-            "organic_search" | "organic" | "seo" => "Organic Search",
-            "paid_search" | "sem" | "ppc" | "cpc" => "Paid Search",
-            "paid_social" => "Paid Social",
-            "social" | "social_media" | "organic_social" => "Organic Social",
-            "email" | "email_marketing" | "e_mail" => "Email",
-            "referral" | "referrals" => "Referral",
-            "direct" | "direct_traffic" => "Direct",
-            "display" => "Display",
-            "video" | "paid_video" => "Paid Video",
-            "affiliate" | "affiliates" | "partner" | "partners" => "Affiliates",
-            "offline" | "offline_sources" | "event" | "events" | "trade_show" => "Offline",
-            "other_campaigns" | "other_publicities" | "paid_other" => "Paid Other",
-            "sms" => "SMS",
-            _ => "Unassigned",
-        };
-        group.to_owned()
+        label_channel(&l).to_owned()
     }
 }
 
@@ -343,18 +331,11 @@ impl ChannelRules {
     pub fn platform_channel(&self, platform: &str) -> String {
         let p = platform.trim().to_lowercase();
         let name = p.trim_end_matches("_ads").trim_end_matches(" ads").trim_end_matches("ads");
-        let group = match name {
-            "google" | "bing" | "microsoft" | "yahoo" | "baidu" | "yandex" | "naver"
-            | "apple_search" | "amazon_search" => "Paid Search",
-            "linkedin" | "meta" | "facebook" | "instagram" | "twitter" | "x" | "tiktok"
-            | "reddit" | "pinterest" | "snapchat" | "quora" => "Paid Social",
-            "youtube" | "vimeo" => "Paid Video",
-            "display" | "dv360" | "gdn" | "criteo" | "adroll" | "taboola" | "outbrain" => "Display",
-            "google_shopping" | "amazon" | "shopping" => "Paid Shopping",
-            "spotify" | "audio" => "Audio",
-            _ => "Paid Other",
-        };
-        group.to_owned()
+        PLATFORMS
+            .iter()
+            .find(|(names, _)| names.contains(&name))
+            .map_or("Paid Other", |(_, channel)| channel)
+            .to_owned()
     }
 
     /// The channel a free-text "how did you hear about us" answer names. Answers that name no
@@ -369,18 +350,102 @@ impl ChannelRules {
             return Some(rule.channel.clone());
         }
         let has = |words: &[&str]| words.iter().any(|w| a.contains(w));
-        let ad = has(&[" ad", "ads", "advert", "sponsored"]);
-        let social = has(&[
+        match SELF_REPORTED.iter().find(|(all, _)| all.iter().all(|words| has(words))) {
+            Some((_, channel)) => Some((*channel).to_owned()),
+            None => Some(self.channel_of_label(&a)),
+        }
+    }
+}
+
+fn is_email(v: &str) -> bool {
+    EMAIL_VALUES.contains(&v)
+}
+
+/// Click ids that mean google / cpc, and bing / cpc.
+pub const GOOGLE_CLICK_IDS: &[&str] = &["gclid", "gbraid", "wbraid", "dclid"];
+pub const BING_CLICK_IDS: &[&str] = &["msclkid"];
+/// Mediums of GA4's Display, Organic Social and Referral rules.
+pub const DISPLAY_MEDIUMS: &[&str] = &["display", "banner", "expandable", "interstitial", "cpm"];
+pub const SOCIAL_MEDIUMS: &[&str] =
+    &["social", "social-network", "social-media", "sm", "social network", "social media"];
+pub const REFERRAL_MEDIUMS: &[&str] = &["referral", "app", "link"];
+
+/// Sources and mediums that name email (GA4's Email rule).
+pub const EMAIL_VALUES: &[&str] = &["email", "e-mail", "e_mail", "e mail"];
+
+/// CRM source labels by channel, normalized (lower case, `_` for spaces and dashes); anything
+/// else is `Unassigned`. Shared by [`ChannelRules::channel_of_label`] and the SQL export.
+pub const LABELS: &[(&[&str], &str)] = &[
+    (&["organic_search", "organic", "seo"], "Organic Search"),
+    (&["paid_search", "sem", "ppc", "cpc"], "Paid Search"),
+    (&["paid_social"], "Paid Social"),
+    (&["social", "social_media", "organic_social"], "Organic Social"),
+    (&["email", "email_marketing", "e_mail"], "Email"),
+    (&["referral", "referrals"], "Referral"),
+    (&["direct", "direct_traffic"], "Direct"),
+    (&["display"], "Display"),
+    (&["video", "paid_video"], "Paid Video"),
+    (&["affiliate", "affiliates", "partner", "partners"], "Affiliates"),
+    (&["offline", "offline_sources", "event", "events", "trade_show"], "Offline"),
+    (&["other_campaigns", "other_publicities", "paid_other"], "Paid Other"),
+    (&["sms"], "SMS"),
+];
+
+fn label_channel(normalized: &str) -> &'static str {
+    LABELS
+        .iter()
+        .find(|(labels, _)| labels.contains(&normalized))
+        .map_or("Unassigned", |(_, channel)| channel)
+}
+
+/// Ad platforms by channel, without an `_ads`/` ads`/`ads` ending; anything else is
+/// `Paid Other`.
+pub const PLATFORMS: &[(&[&str], &str)] = &[
+    (
+        &[
+            "google",
+            "bing",
+            "microsoft",
+            "yahoo",
+            "baidu",
+            "yandex",
+            "naver",
+            "apple_search",
+            "amazon_search",
+        ],
+        "Paid Search",
+    ),
+    (
+        &[
             "linkedin",
+            "meta",
             "facebook",
             "instagram",
             "twitter",
-            "x /",
+            "x",
             "tiktok",
             "reddit",
-            "social",
-        ]);
-        let group = if has(&[
+            "pinterest",
+            "snapchat",
+            "quora",
+        ],
+        "Paid Social",
+    ),
+    (&["youtube", "vimeo"], "Paid Video"),
+    (&["display", "dv360", "gdn", "criteo", "adroll", "taboola", "outbrain"], "Display"),
+    (&["google_shopping", "amazon", "shopping"], "Paid Shopping"),
+    (&["spotify", "audio"], "Audio"),
+];
+
+const AD_WORDS: &[&str] = &[" ad", "ads", "advert", "sponsored"];
+const SOCIAL_WORDS: &[&str] =
+    &["linkedin", "facebook", "instagram", "twitter", "x /", "tiktok", "reddit", "social"];
+
+/// "How did you hear about us" rules, first match wins: every word list must have a word the
+/// answer contains. Answers that match none are read as a CRM label.
+pub const SELF_REPORTED: &[(&[&[&str]], &str)] = &[
+    (
+        &[&[
             "friend",
             "colleague",
             "word of mouth",
@@ -388,40 +453,21 @@ impl ChannelRules {
             "slack",
             "community",
             "dark social",
-        ]) {
-            "Dark Social"
-        } else if ad && social {
-            "Paid Social"
-        } else if ad && has(&["google", "bing", "search"]) {
-            "Paid Search"
-        } else if ad {
-            "Display"
-        } else if social {
-            "Organic Social"
-        } else if has(&["google", "bing", "search", "blog", "article", "seo"]) {
-            "Organic Search"
-        } else if has(&["youtube", "video"]) {
-            "Organic Video"
-        } else if has(&["newsletter", "email", "e-mail"]) {
-            "Email"
-        } else if has(&["partner", "agency", "affiliate", "reseller"]) {
-            "Affiliates"
-        } else if has(&["event", "trade show", "conference", "webinar", "meetup"]) {
-            "Offline"
-        } else if has(&["review", "g2", "capterra", "directory", "referral"]) {
-            "Referral"
-        } else if has(&["sales", "outreach", "called", "sdr"]) {
-            "Outbound"
-        } else {
-            return Some(self.channel_of_label(&a));
-        };
-        Some(group.to_owned())
-    }
-}
-
-fn is_email(v: &str) -> bool {
-    matches!(v, "email" | "e-mail" | "e_mail" | "e mail")
-}
+        ]],
+        "Dark Social",
+    ),
+    (&[AD_WORDS, SOCIAL_WORDS], "Paid Social"),
+    (&[AD_WORDS, &["google", "bing", "search"]], "Paid Search"),
+    (&[AD_WORDS], "Display"),
+    (&[SOCIAL_WORDS], "Organic Social"),
+    (&[&["google", "bing", "search", "blog", "article", "seo"]], "Organic Search"),
+    (&[&["youtube", "video"]], "Organic Video"),
+    (&[&["newsletter", "email", "e-mail"]], "Email"),
+    (&[&["partner", "agency", "affiliate", "reseller"]], "Affiliates"),
+    (&[&["event", "trade show", "conference", "webinar", "meetup"]], "Offline"),
+    (&[&["review", "g2", "capterra", "directory", "referral"]], "Referral"),
+    (&[&["sales", "outreach", "called", "sdr"]], "Outbound"),
+];
 
 /// The host of a referrer URL or bare domain, lower-case, without `www.` and port.
 pub fn host(referrer: &str) -> Option<String> {

@@ -39,6 +39,10 @@ pub enum Command {
     Export(ExportArgs),
     /// Show the KPI catalog: every KPI with its formula, unit, direction and sources.
     Kpis(KpisArgs),
+    /// Print one KPI's query as SQL for a warehouse (PostgreSQL, MySQL, SQLite, DuckDB,
+    /// BigQuery), from the plan the report runs, over tables named and shaped as `export` writes
+    /// them.
+    Sql(SqlArgs),
     /// Compute KPIs: split by dimensions, per day, week, month, quarter, year or fiscal period,
     /// compared with the previous period or a year earlier.
     Report(ReportArgs),
@@ -189,6 +193,37 @@ pub struct ExportArgs {
     /// Export the store as of an import number (see `tables --log`) or a time.
     #[arg(long, value_name = "IMPORT|TIMESTAMP")]
     pub as_of: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The KPI's id (`kpiflow kpis` lists them).
+    #[arg(value_name = "KPI")]
+    pub kpi: String,
+    /// Split by these dimensions, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "DIM,...")]
+    pub by: Vec<String>,
+    /// Time grain. Default: month without a period, total with one.
+    #[arg(long, value_enum)]
+    pub grain: Option<GrainArg>,
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    /// Keep rows where DIM equals VALUE; repeat it (several values of one dimension are
+    /// alternatives).
+    #[arg(long = "where", value_name = "DIM=VALUE")]
+    pub filters: Vec<String>,
+    /// The SQL dialect of the warehouse.
+    #[arg(long, value_enum)]
+    pub dialect: SqlDialectArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SqlDialectArg {
+    Postgres,
+    Mysql,
+    Sqlite,
+    Duckdb,
+    Bigquery,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

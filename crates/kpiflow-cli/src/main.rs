@@ -73,6 +73,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tables(args) => commands::tables::run(&cli.project, args).await,
         Command::Export(args) => commands::export::run(&cli.project, args).await,
         Command::Kpis(args) => commands::kpis::run(&cli.project, args),
+        Command::Sql(args) => commands::sql::run(&cli.project, args).await,
         Command::Report(args) => commands::report::run(&cli.project, args).await,
         Command::Funnel(args) => commands::funnel::run(&cli.project, args).await,
         Command::Attribution(args) => commands::attribution::run(&cli.project, args).await,

@@ -546,3 +546,160 @@ fn every_kpi_of_the_catalog_has_a_value_on_the_demo() {
 // p75 pos 0.75×3 = 2.25 → 4.416667 + 0.25×0.458333 = 4.53125; p90 pos 2.7 → 4.416667 + 0.7×0.458333 = 4.7375.
 // mql→sql: p75 2 + 0.75×49 = 38.75; p90 2 + 0.9×49 = 46.1.
 //
+
+/// Runs SQL files in DuckDB over Parquet files named by table; prints
+/// `{"KPI": [[period_start, {dimension: value}, value or null], ...]}`.
+const DUCKDB_RUNNER: &str = r#"
+import duckdb, json, os, sys
+parquet, sql_dir = sys.argv[1], sys.argv[2]
+con = duckdb.connect()
+con.execute("SET TimeZone = 'UTC'")
+con.execute("SET enable_progress_bar = false")
+for f in sorted(os.listdir(parquet)):
+    table = f[: -len(".parquet")]
+    path = os.path.join(parquet, f).replace("'", "''")
+    con.execute(f"CREATE VIEW \"{table}\" AS SELECT * FROM read_parquet('{path}')")
+out = {}
+for f in sorted(os.listdir(sql_dir)):
+    kpi = f[: -len(".sql")]
+    try:
+        cur = con.execute(open(os.path.join(sql_dir, f)).read())
+        names = [d[0] for d in cur.description]
+        rows = cur.fetchall()
+    except Exception as e:
+        print(f"{kpi}: {e}", file=sys.stderr)
+        sys.exit(1)
+    out[kpi] = [[str(r[0]), dict(zip(names[1:-1], r[1:-1])), r[-1]] for r in rows]
+print(json.dumps(out))
+"#;
+
+/// `kpiflow sql --dialect duckdb` for every KPI of the catalog, run in DuckDB (Python package)
+/// over `kpiflow export` Parquet files of the demo company, gives the report's numbers: each
+/// KPI per month over the default period, split by channel where the KPI can be. KPIs the export
+/// refuses (snapshots, retention, previous()) must say so, and are listed.
+#[test]
+fn sql_export_gives_the_reports_numbers_in_duckdb() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let out = kpiflow()
+        .args(["demo", "--no-serve", "--scale", "0.2", "--dir", demo.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let parquet = dir.path().join("parquet");
+    let out = run(&demo, &["export", "--out", parquet.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let sql_dir = dir.path().join("sql");
+    std::fs::create_dir(&sql_dir).unwrap();
+    let catalog = run_json(&demo, &["kpis", "--format", "json"]);
+    let (mut split, mut whole, mut refused) = (Vec::new(), Vec::new(), Vec::new());
+    for k in catalog.as_array().unwrap() {
+        let id = k["id"].as_str().unwrap().to_owned();
+        let mut out = run(&demo, &["sql", &id, "--by", "channel", "--dialect", "duckdb"]);
+        let mut by_channel = true;
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if !out.status.success() && stderr.contains("cannot be split") {
+            out = run(&demo, &["sql", &id, "--dialect", "duckdb"]);
+            by_channel = false;
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if !out.status.success() {
+            assert_eq!(out.status.code(), Some(1), "{id}: {stderr}");
+            assert!(stderr.contains("cannot export"), "{id}: {stderr}");
+            refused.push(id);
+            continue;
+        }
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.starts_with("-- kpiflow: "), "{id}: {text}");
+        std::fs::write(sql_dir.join(format!("{id}.sql")), text).unwrap();
+        if by_channel { split.push(id) } else { whole.push(id) }
+    }
+    assert!(split.len() + whole.len() >= 40, "exported: {split:?} {whole:?}; refused: {refused:?}");
+
+    let duck = std::process::Command::new("python3")
+        .args(["-c", DUCKDB_RUNNER, parquet.to_str().unwrap(), sql_dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        duck.status.success(),
+        "DuckDB (pip install duckdb) failed: {}",
+        String::from_utf8_lossy(&duck.stderr)
+    );
+    let answers: serde_json::Value = serde_json::from_slice(&duck.stdout).unwrap();
+
+    // The report's figures: kpi → (period_start, dimension values by name) → value.
+    type Key = (String, Vec<(String, String)>);
+    type Cells = std::collections::BTreeMap<Key, Option<f64>>;
+    let dims_of = |o: &serde_json::Map<String, serde_json::Value>, skip: &[&str]| {
+        let mut v: Vec<(String, String)> = o
+            .iter()
+            .filter(|(k, _)| !skip.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.as_str().map(Into::into).unwrap_or_else(|| v.to_string())))
+            .collect();
+        v.sort();
+        v
+    };
+    let report_fields = ["kpi", "period_start", "period", "value", "unit", "direction", "rate"];
+    let mut report: std::collections::BTreeMap<String, Cells> = Default::default();
+    for (ids, by) in [(&split, Some("channel")), (&whole, None)] {
+        if ids.is_empty() {
+            continue;
+        }
+        let list = ids.join(",");
+        let mut args = vec!["report", "--kpi", list.as_str(), "--format", "json"];
+        if let Some(by) = by {
+            args.extend(["--by", by]);
+        }
+        let doc = run_json(&demo, &args);
+        for r in doc["rows"].as_array().unwrap() {
+            let key = (
+                r["period_start"].as_str().unwrap().to_owned(),
+                dims_of(r.as_object().unwrap(), &report_fields),
+            );
+            report
+                .entry(r["kpi"].as_str().unwrap().to_owned())
+                .or_default()
+                .insert(key, r["value"].as_f64());
+        }
+    }
+
+    let mut wrong = Vec::new();
+    let mut compared = 0;
+    for id in split.iter().chain(&whole) {
+        let ours = report.get(id).cloned().unwrap_or_default();
+        let mut theirs: Cells = Default::default();
+        for row in answers[id].as_array().unwrap() {
+            let key =
+                (row[0].as_str().unwrap().to_owned(), dims_of(row[1].as_object().unwrap(), &[]));
+            theirs.insert(key, row[2].as_f64());
+        }
+        // Percentiles: DataFusion rounds the interpolation weight to 6 decimals, DuckDB not.
+        let tolerance = if id.contains("p90") || id.contains("p75") { 1e-5 } else { 1e-9 };
+        for (key, value) in &ours {
+            let other = theirs.get(key).copied().flatten();
+            let same = match (value, other) {
+                (Some(a), Some(b)) => (a - b).abs() <= tolerance * a.abs().max(b.abs()).max(1.0),
+                // No row in SQL's answer: a bucket in which nothing happened.
+                (Some(a), None) => *a == 0.0 && !theirs.contains_key(key),
+                (None, None) => true,
+                (None, Some(_)) => false,
+            };
+            compared += 1;
+            if !same {
+                wrong.push(format!("{id} {key:?}: report {value:?}, DuckDB {other:?}"));
+            }
+        }
+        for key in theirs.keys().filter(|k| !ours.contains_key(*k)) {
+            wrong.push(format!("{id} {key:?}: only in DuckDB's answer"));
+        }
+    }
+    assert!(wrong.is_empty(), "{} of {compared} cells differ:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(compared > 1000, "only {compared} cells compared");
+    eprintln!(
+        "{} KPIs exported ({} by channel), {compared} cells equal; refused: {}",
+        split.len() + whole.len(),
+        split.len(),
+        refused.join(", ")
+    );
+}

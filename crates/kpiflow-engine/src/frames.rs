@@ -17,10 +17,7 @@
 //! - `mrr_movements`: each account's month against its previous month, including the month
 //!   after its last revenue (a churn) while that month is inside the data.
 
-use std::sync::Arc;
-
-use arrow::array::{Int64Array, RecordBatch};
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::execution::FunctionRegistry;
 use datafusion::functions::expr_fn::{coalesce, concat, lower, nullif, trim};
@@ -36,16 +33,6 @@ fn null_text() -> Expr {
 
 fn null_time() -> Expr {
     lit(ScalarValue::TimestampMicrosecond(None, Some("UTC".into())))
-}
-
-/// Microseconds since the epoch of a timestamp, as a float.
-fn micros(e: Expr) -> Expr {
-    cast(cast(e, DataType::Int64), DataType::Float64)
-}
-
-/// Days between two timestamps (fractional).
-fn days_between(from: Expr, to: Expr) -> Expr {
-    (micros(to) - micros(from)) / lit(86_400_000_000.0)
 }
 
 /// The value, or null when it is empty text.
@@ -66,9 +53,47 @@ const CONTACT_DIMS: &[&str] = &[
 ];
 
 impl Engine {
+    /// Microseconds since the epoch of a timestamp, as a float. Portable plans take the epoch
+    /// in seconds (`date_part`), which warehouses have; a cast of a timestamp to an integer
+    /// is DataFusion's own.
+    fn micros(&self, e: Expr) -> Expr {
+        if self.is_portable() {
+            datafusion::functions::expr_fn::date_part(lit("epoch"), e) * lit(1_000_000.0)
+        } else {
+            cast(cast(e, DataType::Int64), DataType::Float64)
+        }
+    }
+
+    /// Days between two timestamps (fractional).
+    fn days_between(&self, from: Expr, to: Expr) -> Expr {
+        (self.micros(to) - self.micros(from)) / lit(86_400_000_000.0)
+    }
+
     pub(crate) fn call(&self, name: &str, args: Vec<Expr>) -> Result<Expr> {
+        if self.is_portable()
+            && let [arg] = args.as_slice()
+        {
+            let arg = arg.clone();
+            match name {
+                "kpiflow_channel_of_label" => return crate::portable::label(&self.rules, arg),
+                "kpiflow_self_reported_channel" => {
+                    return crate::portable::self_reported(&self.rules, arg);
+                }
+                "kpiflow_platform_channel" => return Ok(crate::portable::platform(arg)),
+                "kpiflow_host" => return Ok(crate::portable::host(arg)),
+                _ => {}
+            }
+        }
         let f = self.ctx.udf(name)?;
         Ok(f.call(args))
+    }
+
+    /// `df` (with the session columns) with the session's channel as column `name`.
+    pub(crate) fn with_session_channel(&self, df: DataFrame, name: &str) -> Result<DataFrame> {
+        if self.is_portable() {
+            return crate::portable::with_session_channel(&self.rules, df, name);
+        }
+        Ok(df.with_column(name, self.session_channel()?)?)
     }
 
     async fn table(&self, name: &str) -> Result<DataFrame> {
@@ -113,13 +138,9 @@ impl Engine {
     }
 
     async fn sessions(&self) -> Result<DataFrame> {
-        let channel = self.session_channel()?;
         let host = self.call("kpiflow_host", vec![col("referrer")])?;
-        Ok(self
-            .table("sessions")
-            .await?
-            .with_column("channel", channel)?
-            .with_column("referrer_domain", host)?)
+        let sessions = self.table("sessions").await?;
+        Ok(self.with_session_channel(sessions, "channel")?.with_column("referrer_domain", host)?)
     }
 
     pub(crate) fn session_channel(&self) -> Result<Expr> {
@@ -143,7 +164,9 @@ impl Engine {
         let df = cell
             .get_or_try_init(|| async {
                 let started = std::time::Instant::now();
-                let df = build().await?.cache().await?;
+                let built = build().await?;
+                // Outside the process the derived source is a subquery, not an in-memory table.
+                let df = if self.is_portable() { built } else { built.cache().await? };
                 tracing::debug!(
                     source = name,
                     ms = started.elapsed().as_millis() as u64,
@@ -164,26 +187,71 @@ impl Engine {
     async fn build_contacts(&self) -> Result<DataFrame> {
         let contacts = self.table("contacts").await?;
         let with_touch = if self.has_table("sessions") {
-            let touch = self
-                .table("sessions")
-                .await?
-                .filter(non_empty(col("contact_id")).is_not_null())?
-                .select(vec![
+            let identified =
+                self.table("sessions").await?.filter(non_empty(col("contact_id")).is_not_null())?;
+            let touches =
+                self.with_session_channel(identified, "session_channel")?.select(vec![
                     col("contact_id").alias("t_contact_id"),
                     col("started_at"),
-                    self.session_channel()?.alias("session_channel"),
+                    col("session_id"),
+                    col("session_channel"),
+                ])?;
+            // The first session: earliest start, ties broken by session id.
+            let first =
+                vec![col("started_at").sort(true, false), col("session_id").sort(true, false)];
+            let touch = if self.is_portable() {
+                // With joins, which every warehouse has (an ordered first_value aggregate is
+                // DuckDB's and BigQuery's only): the earliest start, the least session id
+                // among the sessions starting then, that session's channel.
+                let firsts = touches
+                    .clone()
+                    .aggregate(
+                        vec![col("t_contact_id")],
+                        vec![min(col("started_at")).alias("first_session_at")],
+                    )?
+                    .select(vec![
+                        col("t_contact_id").alias("f_contact_id"),
+                        col("first_session_at"),
+                    ])?;
+                let tied = touches
+                    .clone()
+                    .join_on(
+                        firsts,
+                        JoinType::Inner,
+                        [
+                            col("t_contact_id").eq(col("f_contact_id")),
+                            col("started_at").eq(col("first_session_at")),
+                        ],
+                    )?
+                    .aggregate(
+                        vec![col("f_contact_id"), col("first_session_at")],
+                        vec![min(col("session_id")).alias("first_session_id")],
+                    )?;
+                let channels = touches.select(vec![
+                    col("session_id").alias("s_session_id"),
+                    col("session_channel").alias("first_channel"),
+                ])?;
+                tied.join(
+                    channels,
+                    JoinType::Inner,
+                    &["first_session_id"],
+                    &["s_session_id"],
+                    None,
+                )?
+                .select(vec![
+                    col("f_contact_id").alias("t_contact_id"),
+                    col("first_session_at"),
+                    col("first_channel"),
                 ])?
-                .aggregate(
+            } else {
+                touches.aggregate(
                     vec![col("t_contact_id")],
                     vec![
                         min(col("started_at")).alias("first_session_at"),
-                        first_value(
-                            col("session_channel"),
-                            vec![col("started_at").sort(true, false)],
-                        )
-                        .alias("first_channel"),
+                        first_value(col("session_channel"), first).alias("first_channel"),
                     ],
-                )?;
+                )?
+            };
             contacts.join(touch, JoinType::Left, &["contact_id"], &["t_contact_id"], None)?
         } else {
             contacts
@@ -194,8 +262,8 @@ impl Engine {
             self.call("kpiflow_channel_of_label", vec![non_empty(col("original_source"))])?;
         let reported =
             self.call("kpiflow_self_reported_channel", vec![col("self_reported_source")])?;
-        let minutes =
-            (micros(col("first_response_at")) - micros(col("created_at"))) / lit(60_000_000.0);
+        let minutes = (self.micros(col("first_response_at")) - self.micros(col("created_at")))
+            / lit(60_000_000.0);
         let mut columns = vec![
             col("contact_id"),
             col("created_at"),
@@ -266,7 +334,10 @@ impl Engine {
         Ok(deals
             .filter(lower(col("status")).eq(lit("won")).and(col("closed_at").is_not_null()))?
             .with_column("first_touch_at", first_touch)?
-            .with_column("cycle_days", days_between(col("first_touch_at"), col("closed_at")))?)
+            .with_column(
+                "cycle_days",
+                self.days_between(col("first_touch_at"), col("closed_at")),
+            )?)
     }
 
     /// The stages of the funnel with their positions.
@@ -300,22 +371,29 @@ impl Engine {
             ])?;
             entries = entries.union(created)?;
         }
-        let list = Arc::new(Schema::new(vec![Field::new("stage_index", DataType::Int64, false)]));
-        let batch = RecordBatch::try_new(
-            list,
-            vec![Arc::new(Int64Array::from_iter_values(0..stages.len() as i64))],
-        )
-        .map_err(|e| EngineError::Internal(e.to_string()))?;
+        // The stage positions as `SELECT 0 AS stage_index UNION ALL ...`, which SQL export can
+        // print (unlike a batch or, in DataFusion's unparser, VALUES).
+        let mut list: Option<datafusion::logical_expr::LogicalPlanBuilder> = None;
+        for i in 0..stages.len() as i64 {
+            let one = datafusion::logical_expr::LogicalPlanBuilder::empty(true)
+                .project(vec![lit(i).alias("stage_index")])?
+                .build()?;
+            list = Some(match list {
+                None => datafusion::logical_expr::LogicalPlanBuilder::from(one),
+                Some(b) => b.union(one)?,
+            });
+        }
+        let list = list.ok_or_else(|| EngineError::Internal("no funnel stages".into()))?;
+        let list = DataFrame::new(self.ctx.state(), list.build()?);
         let passed = if self.config.funnel.strict {
             col("stage_index").eq(col("reached_index"))
         } else {
             col("stage_index").lt_eq(col("reached_index"))
         };
-        let per_stage =
-            entries.join_on(self.ctx.read_batch(batch)?, JoinType::Inner, [passed])?.aggregate(
-                vec![col("entity_id"), col("stage_index")],
-                vec![min(col("entered_at")).alias("entered_at")],
-            )?;
+        let per_stage = entries.join_on(list, JoinType::Inner, [passed])?.aggregate(
+            vec![col("entity_id"), col("stage_index")],
+            vec![min(col("entered_at")).alias("entered_at")],
+        )?;
         let mut name = case(col("stage_index"));
         for (i, s) in stages.iter().enumerate() {
             name = name.when(lit(i as i64), lit(s.as_str()));
@@ -355,7 +433,7 @@ impl Engine {
         Ok(from
             .join(to, JoinType::Inner, &["entity_id", "next_index"], &["to_id", "to_index"], None)?
             .with_column("transition", concat(vec![col("from_stage"), lit("→"), col("to_stage")]))?
-            .with_column("days", days_between(col("from_at"), col("entered_at")))?)
+            .with_column("days", self.days_between(col("from_at"), col("entered_at")))?)
     }
 
     async fn mrr_movements(&self) -> Result<DataFrame> {

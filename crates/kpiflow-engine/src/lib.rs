@@ -12,7 +12,9 @@ pub mod eval;
 pub mod frames;
 pub mod funnel;
 pub mod json;
+pub mod portable;
 pub mod report;
+pub mod sql;
 pub mod tracking;
 pub mod udf;
 
@@ -95,6 +97,11 @@ pub struct Engine {
     pub(crate) data_end: Mutex<Option<Option<NaiveDate>>>,
     /// The first local date with data in any table.
     pub(crate) data_start: Mutex<Option<Option<NaiveDate>>>,
+    /// The project's channel rules (the functions registered in `ctx` are bound to them).
+    pub(crate) rules: Arc<ChannelRules>,
+    /// Plans for outside the process (`kpiflow sql`): channel functions as plain SQL
+    /// expressions and derived sources as subqueries rather than cached in memory.
+    pub(crate) portable: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -150,7 +157,19 @@ impl Engine {
             result_cache: std::sync::atomic::AtomicBool::new(true),
             data_end: Mutex::new(None),
             data_start: Mutex::new(None),
+            rules,
+            portable: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Builds plans for outside the process from now on (see [`Engine::sql`]): no scalar
+    /// function of kpiflow's and no in-memory table appears in them.
+    pub fn set_portable(&self, on: bool) {
+        self.portable.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn is_portable(&self) -> bool {
+        self.portable.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Turns the result cache off (benchmarks of recomputation) or on (the default).

@@ -256,7 +256,7 @@ impl Engine {
         self.local_time_of(column, ty.is_some_and(|t| t == kpiflow_model::ColumnType::Timestamp))
     }
 
-    fn local_time_of(&self, column: &str, is_timestamp: bool) -> Result<Expr> {
+    pub(crate) fn local_time_of(&self, column: &str, is_timestamp: bool) -> Result<Expr> {
         let naive = DataType::Timestamp(TimeUnit::Microsecond, None);
         if !is_timestamp {
             return Ok(cast(col(column), naive));
@@ -304,7 +304,7 @@ impl Engine {
     }
 
     /// The bucket (its first day) of a local time at `grain`.
-    fn bucket(&self, local: Expr, grain: Grain) -> Expr {
+    pub(crate) fn bucket(&self, local: Expr, grain: Grain) -> Expr {
         let trunc = |unit: &str, e: Expr| date_trunc(lit(unit), e);
         let shift = self.calendar.fiscal_start_month as i32 - 1;
         let months = |n: i32| lit(ScalarValue::IntervalYearMonth(Some(n)));
@@ -598,7 +598,7 @@ impl Engine {
     }
 
     /// Whether a KPI (or a KPI it uses) calls `previous()`.
-    fn uses_previous(&self, kpi: &Kpi) -> bool {
+    pub(crate) fn uses_previous(&self, kpi: &Kpi) -> bool {
         let mut seen = Vec::new();
         self.uses_previous_inner(kpi, &mut seen)
     }
@@ -702,7 +702,7 @@ impl Engine {
             .reduce(Expr::and)
     }
 
-    fn to_df_expr(
+    pub(crate) fn to_df_expr(
         &self,
         formula: &kpiflow_catalog::Formula,
         schema: &datafusion::common::DFSchema,
@@ -1159,7 +1159,7 @@ impl Scope for BucketScope<'_> {
     }
 }
 
-fn date32(d: NaiveDate) -> i32 {
+pub(crate) fn date32(d: NaiveDate) -> i32 {
     (d - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days() as i32
 }
 

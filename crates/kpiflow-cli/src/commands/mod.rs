@@ -15,6 +15,7 @@ pub mod links;
 pub mod plan;
 pub mod report;
 pub mod serve;
+pub mod sql;
 pub mod tables;
 
 use std::path::Path;

@@ -56,16 +56,7 @@ fn resolve(args: &ReportArgs, engine: &Engine) -> anyhow::Result<ReportRequest> 
         kpis: args.kpi.iter().map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect(),
         all: args.all,
         by: args.by.iter().map(|d| d.trim().to_owned()).filter(|d| !d.is_empty()).collect(),
-        grain: args.grain.map(|g| match g {
-            GrainArg::Day => Grain::Day,
-            GrainArg::Week => Grain::Week,
-            GrainArg::Month => Grain::Month,
-            GrainArg::Quarter => Grain::Quarter,
-            GrainArg::Year => Grain::Year,
-            GrainArg::FiscalQuarter => Grain::FiscalQuarter,
-            GrainArg::FiscalYear => Grain::FiscalYear,
-            GrainArg::Total => Grain::Total,
-        }),
+        grain: args.grain.map(grain),
         period,
         filters,
         compare: args.compare.map(|c| match c {
@@ -78,6 +69,20 @@ fn resolve(args: &ReportArgs, engine: &Engine) -> anyhow::Result<ReportRequest> 
         },
         window_days: Some(args.window),
     })
+}
+
+/// `--grain`.
+pub fn grain(arg: GrainArg) -> Grain {
+    match arg {
+        GrainArg::Day => Grain::Day,
+        GrainArg::Week => Grain::Week,
+        GrainArg::Month => Grain::Month,
+        GrainArg::Quarter => Grain::Quarter,
+        GrainArg::Year => Grain::Year,
+        GrainArg::FiscalQuarter => Grain::FiscalQuarter,
+        GrainArg::FiscalYear => Grain::FiscalYear,
+        GrainArg::Total => Grain::Total,
+    }
 }
 
 /// `--period` or `--from/--to`, checked against the project's calendar.
