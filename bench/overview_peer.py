@@ -198,7 +198,7 @@ CREATE OR REPLACE TEMP TABLE contacts_x AS
 WITH touch AS (
     SELECT s.contact_id AS t_contact_id,
         min(s.started_at) AS first_session_at,
-        arg_min(t.channel, s.started_at) AS first_channel
+        arg_min(t.channel, (s.started_at, s.session_id)) AS first_channel
     FROM sessions s
     JOIN touch_channels t
       ON s.utm_source IS NOT DISTINCT FROM t.utm_source
