@@ -10,7 +10,11 @@ build() {
   # reused: a plain `cargo build` of the binary alone resolves other features and rebuilds DataFusion.
   cargo test --release --workspace --no-run --quiet
   bin="${CARGO_TARGET_DIR:-target}/release/kpiflow"
-  command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install -y time)" >&2; exit 1; }
+  # Peak RSS comes from GNU time (Debian's package `time`), not the shell's builtin.
+  if [ ! -x /usr/bin/time ]; then
+    echo "installing GNU time (apt) for peak RSS"
+    apt-get install -y -q time >/dev/null || { echo "needs /usr/bin/time (apt-get install -y time)" >&2; exit 1; }
+  fi
 }
 
 # ensure_generated SCALE: the demo company's exports in bench/out/scale-SCALE (24 months to 2025-12).

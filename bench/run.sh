@@ -25,11 +25,6 @@ while [ $# -gt 0 ]; do
 done
 . bench/lib.sh
 build
-# Peak RSS comes from GNU time (Debian's package `time`), not a shell builtin.
-if [ ! -x /usr/bin/time ]; then
-  echo "installing GNU time (apt) for peak RSS"
-  apt-get install -y -q time >/dev/null
-fi
 python=python3
 if ! "$python" -c "import duckdb" >/dev/null 2>&1; then
   venv=bench/out/venv
