@@ -8,12 +8,7 @@ use common::*;
 #[test]
 fn demo_builds_a_clean_project() {
     let dir = tempfile::tempdir().unwrap();
-    let demo = dir.path().join("demo");
-    let out = kpiflow()
-        .args(["demo", "--no-serve", "--scale", "0.05", "--dir", demo.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let demo = demo_project(dir.path(), "0.05");
     let counts = row_counts(&demo);
     for (table, rows) in &counts {
         assert!(*rows > 0, "the demo left {table} empty: {counts:?}");

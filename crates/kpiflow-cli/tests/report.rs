@@ -179,12 +179,7 @@ fn report_errors_name_what_is_wrong() {
 #[test]
 fn every_kpi_of_the_catalog_has_a_value_on_the_demo() {
     let dir = tempfile::tempdir().unwrap();
-    let demo = dir.path().join("demo");
-    let out = kpiflow()
-        .args(["demo", "--no-serve", "--scale", "0.3", "--dir", demo.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let demo = demo_project(dir.path(), "0.3");
     let doc = run_json(&demo, &["report", "--all", "--grain", "quarter", "--format", "json"]);
     let catalog = run_json(&demo, &["kpis", "--format", "json"]);
     let rows = doc["rows"].as_array().unwrap();
@@ -580,12 +575,7 @@ print(json.dumps(out))
 #[test]
 fn sql_export_gives_the_reports_numbers_in_duckdb() {
     let dir = tempfile::tempdir().unwrap();
-    let demo = dir.path().join("demo");
-    let out = kpiflow()
-        .args(["demo", "--no-serve", "--scale", "0.2", "--dir", demo.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let demo = demo_project(dir.path(), "0.2");
     let parquet = dir.path().join("parquet");
     let out = run(&demo, &["export", "--out", parquet.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -371,23 +371,9 @@ impl Engine {
                     skipped.entry((*first).to_owned()).or_default().push(&k.id);
                     continue;
                 }
-                return Err(EngineError::Request(format!(
-                    "KPI `{}` cannot be split or filtered by `{first}`: its sources ({}) have {}",
-                    k.id,
-                    k.sources.join(", "),
-                    if k.dimensions.is_empty() {
-                        "no dimensions".to_owned()
-                    } else {
-                        format!("only {}", k.dimensions.join(", "))
-                    }
-                )));
+                return Err(cannot_split(k, first));
             }
-            let mut dims = request.by.clone();
-            for b in &k.by {
-                if !dims.contains(b) {
-                    dims.push(b.clone());
-                }
-            }
+            let dims = split_dims(&request.by, k);
             let cohort = match (request.rate, &k.cohort) {
                 (RateKind::Cohort, Some(c)) => Some(c.clone()),
                 _ => None,
@@ -719,20 +705,7 @@ impl Engine {
             Some(v) => Some(self.to_df_expr(v, schema)?),
             None => None,
         };
-        let number = |v: Expr| cast(v, DataType::Float64);
-        let v =
-            || value.clone().ok_or_else(|| EngineError::Internal(format!("{}: no value", m.id)));
-        let agg = match m.agg {
-            Agg::Count => count(lit(1i64)),
-            Agg::CountDistinct => count_distinct(v()?),
-            Agg::Sum => sum(number(v()?)),
-            Agg::Avg => avg(number(v()?)),
-            Agg::Median => median(number(v()?)),
-            Agg::P75 => percentile_cont(number(v()?).sort(true, false), lit(0.75)),
-            Agg::P90 => percentile_cont(number(v()?).sort(true, false), lit(0.9)),
-            Agg::Min => min(number(v()?)),
-            Agg::Max => max(number(v()?)),
-        };
+        let agg = measure_aggregate(m, value, lit(1i64))?;
         match &m.filter {
             None => Ok(agg),
             Some(f) => Ok(agg.filter(self.to_df_expr(f, schema)?).build()?),
@@ -1157,6 +1130,49 @@ impl Scope for BucketScope<'_> {
             Grain::Year | Grain::FiscalYear => 12.0,
         }
     }
+}
+
+/// The aggregate of a measure over `value`, a row's value (missing outside the measure's filter
+/// where the caller applies it that way). A count counts the rows where `counted` is present.
+pub(crate) fn measure_aggregate(m: &Measure, value: Option<Expr>, counted: Expr) -> Result<Expr> {
+    let number = |v: Expr| cast(v, DataType::Float64);
+    let v = || value.clone().ok_or_else(|| EngineError::Internal(format!("{}: no value", m.id)));
+    Ok(match m.agg {
+        Agg::Count => count(counted),
+        Agg::CountDistinct => count_distinct(v()?),
+        Agg::Sum => sum(number(v()?)),
+        Agg::Avg => avg(number(v()?)),
+        Agg::Median => median(number(v()?)),
+        Agg::P75 => percentile_cont(number(v()?).sort(true, false), lit(0.75)),
+        Agg::P90 => percentile_cont(number(v()?).sort(true, false), lit(0.9)),
+        Agg::Min => min(number(v()?)),
+        Agg::Max => max(number(v()?)),
+    })
+}
+
+/// The error for a KPI asked to be split or filtered by a dimension its sources lack.
+pub(crate) fn cannot_split(k: &Kpi, dim: &str) -> EngineError {
+    EngineError::Request(format!(
+        "KPI `{}` cannot be split or filtered by `{dim}`: its sources ({}) have {}",
+        k.id,
+        k.sources.join(", "),
+        if k.dimensions.is_empty() {
+            "no dimensions".to_owned()
+        } else {
+            format!("only {}", k.dimensions.join(", "))
+        }
+    ))
+}
+
+/// The dimensions a KPI's rows are split by: those asked, then the KPI's own (`by`).
+pub(crate) fn split_dims(by: &[String], k: &Kpi) -> Vec<String> {
+    let mut dims = by.to_vec();
+    for b in &k.by {
+        if !dims.contains(b) {
+            dims.push(b.clone());
+        }
+    }
+    dims
 }
 
 pub(crate) fn date32(d: NaiveDate) -> i32 {

@@ -24,8 +24,7 @@ use std::collections::BTreeMap;
 use arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::functions::expr_fn::{abs, coalesce, greatest, least, nullif, round};
-use datafusion::functions_aggregate::expr_fn::{avg, count, count_distinct, max, median, min, sum};
-use datafusion::functions_aggregate::percentile_cont::percentile_cont;
+use datafusion::functions_aggregate::expr_fn::count;
 use datafusion::logical_expr::{JoinType, LogicalPlan, when};
 use datafusion::prelude::*;
 use datafusion::sql::unparser::Unparser;
@@ -39,7 +38,7 @@ use sqlparser::ast::{
     FunctionArguments, Ident, ObjectName, UnaryOperator, Value, WindowFrameBound,
 };
 
-use crate::report::date32;
+use crate::report::{cannot_split, date32, measure_aggregate, split_dims};
 use crate::time::{Grain, Period};
 use crate::{Engine, EngineError, Result};
 
@@ -452,24 +451,10 @@ impl Engine {
         }
         for d in request.by.iter().chain(request.filters.iter().map(|(d, _)| d)) {
             if !kpi.dimensions.contains(&d.as_str()) {
-                return Err(EngineError::Request(format!(
-                    "KPI `{}` cannot be split or filtered by `{d}`: its sources ({}) have {}",
-                    kpi.id,
-                    kpi.sources.join(", "),
-                    if kpi.dimensions.is_empty() {
-                        "no dimensions".to_owned()
-                    } else {
-                        format!("only {}", kpi.dimensions.join(", "))
-                    }
-                )));
+                return Err(cannot_split(kpi, d));
             }
         }
-        let mut dims = request.by.clone();
-        for b in &kpi.by {
-            if !dims.contains(b) {
-                dims.push(b.clone());
-            }
-        }
+        let dims = split_dims(&request.by, kpi);
 
         // One aggregate per source and time column.
         let mut groups: BTreeMap<(&str, &str), Vec<&Measure>> = BTreeMap::new();
@@ -592,28 +577,13 @@ impl Engine {
                     None => Ok(v),
                 }
             };
-            let v = || {
-                value.clone().ok_or_else(|| EngineError::Internal(format!("{}: no value", m.id)))
-            };
             let number = |e: Expr| cast(e, DataType::Float64);
             let id = m.id.as_str();
-            let agg = match m.agg {
-                Agg::Count => match &cond {
-                    Some(_) => count(only(lit(1i64))?),
-                    None => count(lit(1i64)),
-                },
-                Agg::CountDistinct => count_distinct(only(v()?)?),
-                Agg::Sum => {
-                    aggs.push(count(only(lit(1i64))?).alias(format!("__n_{id}")));
-                    sum(number(only(v()?)?))
-                }
-                Agg::Avg => avg(number(only(v()?)?)),
-                Agg::Median => median(number(only(v()?)?)),
-                Agg::P75 => percentile_cont(number(only(v()?)?).sort(true, false), lit(0.75)),
-                Agg::P90 => percentile_cont(number(only(v()?)?).sort(true, false), lit(0.9)),
-                Agg::Min => min(number(only(v()?)?)),
-                Agg::Max => max(number(only(v()?)?)),
-            };
+            let counted = only(lit(1i64))?;
+            if m.agg == Agg::Sum {
+                aggs.push(count(counted.clone()).alias(format!("__n_{id}")));
+            }
+            let agg = measure_aggregate(m, value.map(only).transpose()?, counted)?;
             aggs.push(agg.alias(format!("__a_{id}")));
             let out = match m.agg {
                 // A sum over no rows is 0; over rows whose values are all missing, no value.

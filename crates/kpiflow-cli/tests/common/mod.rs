@@ -31,6 +31,17 @@ pub fn project() -> tempfile::TempDir {
     dir
 }
 
+/// The demo company at `scale` in `dir/demo`, generated and imported (`kpiflow demo --no-serve`).
+pub fn demo_project(dir: &Path, scale: &str) -> PathBuf {
+    let demo = dir.join("demo");
+    let out = kpiflow()
+        .args(["demo", "--no-serve", "--scale", scale, "--dir", demo.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    demo
+}
+
 pub fn run(project: &Path, args: &[&str]) -> Output {
     kpiflow().arg("--project").arg(project).args(args).output().unwrap()
 }
