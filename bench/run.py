@@ -46,6 +46,29 @@ def run(cmd, stdout=subprocess.DEVNULL):
     return elapsed, kib / 1024, p.stderr
 
 
+def same_csv(a, b):
+    """Whether two report CSVs hold the same cells (numbers to a relative 1e-9); and how many."""
+    with open(a) as fa, open(b) as fb:
+        ra, rb = list(csv.reader(fa)), list(csv.reader(fb))
+    if len(ra) != len(rb):
+        return False, 0
+    cells = 0
+    for x, y in zip(ra, rb):
+        if len(x) != len(y):
+            return False, cells
+        for u, v in zip(x, y):
+            cells += 1
+            if u == v:
+                continue
+            try:
+                fu, fv = float(u), float(v)
+            except ValueError:
+                return False, cells
+            if abs(fu - fv) > 1e-9 * max(abs(fu), abs(fv), 1.0):
+                return False, cells
+    return True, cells
+
+
 def median(xs):
     return statistics.median(xs) if xs else None
 
@@ -179,6 +202,77 @@ class Bench:
                  rss=rss_r, note="both scan and aggregate again")
         self.peer_summary = summary
 
+    def cluster(self, steps):
+        """Starts a scheduler and two 1-core executors on 127.0.0.1 (`kpiflow cluster ...`), runs
+        each (step, args) report with `--engine df://...` cold and recomputed warm, checks its CSV
+        equals the embedded run's, and stops the processes."""
+        import signal
+        import socket
+        import urllib.request
+
+        def free_port():
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                return s.getsockname()[1]
+
+        port = free_port()
+        logs = open(f"{self.out}/cluster-{self.scale}.log", "w")
+        procs = [subprocess.Popen([self.bin, "cluster", "scheduler", "--bind", f"127.0.0.1:{port}"],
+                                  stdout=logs, stderr=logs)]
+        for n in range(2):
+            procs.append(subprocess.Popen(
+                [self.bin, "cluster", "executor", "--scheduler", f"127.0.0.1:{port}", "--bind",
+                 f"127.0.0.1:{free_port()}", "--grpc-port", str(free_port()), "--vcores", "1",
+                 "--work-dir", f"{self.out}/cluster-work-{n}"], stdout=logs, stderr=logs))
+        try:
+            deadline = time.time() + 60
+            while True:
+                try:
+                    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz").read().decode()
+                    if body.startswith("ready: 2"):
+                        break
+                except OSError:
+                    pass
+                if time.time() > deadline:
+                    sys.exit(f"the cluster did not start: see {self.out}/cluster-{self.scale}.log")
+                time.sleep(0.2)
+            engine = ["--engine", f"df://127.0.0.1:{port}"]
+            for step, args in steps:
+                embedded = f"{self.out}/run-{self.scale}-{step}.csv"
+                on_cluster = f"{self.out}/run-{self.scale}-{step}-cluster.csv"
+                cold, rss = [], []
+                for _ in range(self.runs):
+                    with open(on_cluster, "w") as fh:
+                        secs, peak, _ = run(self.kp("report", *args, "--format", "csv", *engine),
+                                            stdout=fh)
+                    cold.append(secs * 1000)
+                    rss.append(peak)
+                _, _, err = run(self.kp("report", *args, "--format", "csv", "--repeat",
+                                        str(self.runs + 1), "--no-result-cache", *engine))
+                warm = median([float(l.split(":")[1].split()[0]) for l in err.splitlines()
+                               if l.startswith("warm run")])
+                same, cells = same_csv(embedded, on_cluster)
+                match = f"yes: {cells:,} cells equal" if same else "NO: differs from embedded"
+                base = {r["step"]: r["kpiflow_median"] for r in self.rows}
+                for label, ours, ref in [("cold", median(cold), f"{step} cold"),
+                                         ("warm, recomputed", warm, f"{step} warm, recomputed")]:
+                    ratio = ours / base[ref] if base.get(ref) else None
+                    self.add(f"{step} {label}, cluster", ours, match=match,
+                             rss=max(rss) if label == "cold" else None,
+                             note=f"2 executors × 1 core on this machine; {ratio:.2f}× the embedded "
+                                  f"{base[ref]:,.0f} ms" if ratio else "")
+                if not same:
+                    self.cluster_mismatch = True
+        finally:
+            for p in procs:
+                p.send_signal(signal.SIGINT)
+            for p in procs:
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+            logs.close()
+
     def cold_only(self, step, args):
         times, rss = [], []
         for _ in range(self.runs):
@@ -222,6 +316,8 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--scale", type=int, default=100)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--cluster", action="store_true",
+                    help="also run the overview and the split on a local cluster")
     args = ap.parse_args()
     b = Bench(args.bin, args.scale, args.runs)
     os.makedirs(b.out, exist_ok=True)
@@ -232,16 +328,23 @@ def main():
     b.export()
     period = ["--from", FROM, "--to", TO]
     print("overview by channel", flush=True)
-    b.report("overview", [*period, "--grain", "month", "--by", "channel"], peer=True)
+    overview = [*period, "--grain", "month", "--by", "channel"]
+    b.report("overview", overview, peer=True)
     print("split report", flush=True)
-    b.report("split by region and segment",
-             [*period, "--grain", "quarter", "--by", "region,segment",
-              "--kpi", "leads,mqls,sqls,customers,lead_to_customer_rate,won_revenue,pipeline_created,win_rate"])
+    split = [*period, "--grain", "quarter", "--by", "region,segment",
+             "--kpi", "leads,mqls,sqls,customers,lead_to_customer_rate,won_revenue,pipeline_created,win_rate"]
+    b.report("split by region and segment", split)
+    if args.cluster:
+        print("overview and split on a cluster (scheduler + 2 executors on 127.0.0.1)", flush=True)
+        b.cluster([("overview", overview), ("split by region and segment", split)])
     print("funnel, attribution", flush=True)
     b.cold_only("funnel", ["funnel", *period])
     b.cold_only("attribution, Markov order 1", ["attribution", "--model", "markov", *period])
     b.write()
     b.print_table()
+    if getattr(b, "cluster_mismatch", False):
+        print("\nthe cluster's figures differ from the embedded engine's", file=sys.stderr)
+        return 1
     mismatched = getattr(b, "peer_summary", {}).get("mismatches", 0)
     if mismatched:
         print(f"\nkpiflow and DuckDB disagree on {mismatched} cells: see "

@@ -73,6 +73,71 @@ pub enum Command {
     Serve(ServeArgs),
     /// Generate the demo company into a fresh project, import it and serve the dashboard.
     Demo(DemoArgs),
+    /// Run Ballista scheduler and executor processes, for `--engine df://HOST:PORT` on
+    /// `report`, `funnel` and `serve`.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+}
+
+/// `--engine`: where queries run.
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    /// Where queries run: `embedded` (in this process) or a cluster's scheduler,
+    /// `df://HOST:PORT` (started by `kpiflow cluster scheduler`; its executors must read the
+    /// project's data directory at the same path as this machine).
+    #[arg(
+        long,
+        env = "KPIFLOW_ENGINE",
+        default_value = "embedded",
+        value_name = "embedded|df://HOST:PORT"
+    )]
+    pub engine: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Start a scheduler: it plans the queries clients send into stages and hands their tasks
+    /// to executors. Runs until Ctrl-C.
+    Scheduler(SchedulerArgs),
+    /// Start an executor that registers with a scheduler and runs its tasks, reading the
+    /// tables' files itself. Runs until Ctrl-C.
+    Executor(ExecutorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SchedulerArgs {
+    /// Address to listen on, IP:PORT: gRPC for clients and executors, the REST API under /api
+    /// and readiness at /readyz. Use the machine's address (or 0.0.0.0) for executors on other
+    /// machines.
+    #[arg(long, default_value = "127.0.0.1:50050", value_name = "IP:PORT")]
+    pub bind: String,
+    /// The host name clients and executors reach this machine by (default: the --bind IP).
+    #[arg(long, value_name = "HOST")]
+    pub external_host: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecutorArgs {
+    /// The scheduler: df://HOST:PORT, HOST:PORT or HOST (port 50050).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub scheduler: String,
+    /// Address of the executor's Arrow Flight service, IP:PORT (results and shuffle data are
+    /// read from it). Each executor on a machine needs its own ports.
+    #[arg(long, default_value = "127.0.0.1:50051", value_name = "IP:PORT")]
+    pub bind: String,
+    /// Port of the executor's gRPC service (tasks from the scheduler), on the --bind IP.
+    #[arg(long, default_value_t = 50052, value_name = "PORT")]
+    pub grpc_port: u16,
+    /// The host name the scheduler, clients and other executors reach this machine by
+    /// (default: the address the scheduler sees).
+    #[arg(long, value_name = "HOST")]
+    pub external_host: Option<String>,
+    /// Tasks run at once (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    pub vcores: Option<usize>,
+    /// Directory for shuffle files (default: a temporary directory, removed on exit).
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -82,6 +147,8 @@ pub struct ServeArgs {
     /// [server] token or the KPIFLOW_TOKEN environment variable.
     #[arg(long, value_name = "IP:PORT")]
     pub addr: Option<String>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 #[derive(Debug, Args)]
@@ -331,6 +398,8 @@ pub struct FunnelArgs {
     /// Output format. CSV has one row per stage, then one per transition (column `section`).
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -404,6 +473,8 @@ pub struct AttributionArgs {
     /// Print the time of each step (`timing <step> <ms>`) to stderr.
     #[arg(long)]
     pub timings: bool,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 #[derive(Debug, Args)]
@@ -451,6 +522,8 @@ pub struct ReportArgs {
     /// reporting currency, an empty cell (or null) for no value.
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -29,12 +29,21 @@ pub struct Unsuccessful(pub String);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Cluster processes say what they do (listening, executors registering, jobs).
+    let default_log = match cli.command {
+        // (Ballista 55 logs a harmless metrics mismatch of its plan display as an error.)
+        Command::Cluster(_) => {
+            "warn,ballista_scheduler=info,ballista_executor=info,ballista_scheduler::display=off"
+        }
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("KPIFLOW_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log)),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -85,6 +94,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Generate(args) => commands::generate::run(cli.quiet, args),
         Command::Serve(args) => commands::serve::run(&cli.project, args).await,
         Command::Demo(args) => commands::demo::run(cli.quiet, args).await,
+        Command::Cluster(command) => commands::cluster::run(cli.quiet, command).await,
     }
 }
 
@@ -104,6 +114,9 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             || cause.downcast_ref::<kpiflow_store::ImportError>().is_some_and(|e| e.is_user_error())
             || cause.downcast_ref::<kpiflow_store::StoreError>().is_some_and(|e| e.is_user_error())
             || cause.downcast_ref::<kpiflow_store::LinkError>().is_some_and(|e| e.is_user_error())
+            || cause
+                .downcast_ref::<kpiflow_cluster::ClusterError>()
+                .is_some_and(|e| e.is_user_error())
             || cause
                 .downcast_ref::<kpiflow_generate::GenerateError>()
                 .is_some_and(|e| matches!(e, kpiflow_generate::GenerateError::InvalidOption { .. }))

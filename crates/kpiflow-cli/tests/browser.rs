@@ -475,12 +475,6 @@ async fn dashboard_in_headless_chromium() {
         .unwrap(),
     )
     .unwrap();
-    let form = c.form(Locator::Css("#plan-knobs")).await.unwrap();
-    form.set_by_name("won_revenue", "3000000").await.unwrap();
-    form.set_by_name("mql_to_sql_rate", "0.5").await.unwrap();
-    form.submit().await.unwrap();
-    c.wait().for_element(Locator::Css("#plan")).await.unwrap();
-    let cells = table_cells(&c, "plan").await;
     let cli = run_json(
         &demo,
         &[
@@ -498,6 +492,23 @@ async fn dashboard_in_headless_chromium() {
     let mqls = cli["rows"].as_array().unwrap().iter().find(|r| r["id"] == "mql").unwrap()["needed"]
         .as_f64()
         .unwrap();
+    let form = c.form(Locator::Css("#plan-knobs")).await.unwrap();
+    form.set_by_name("won_revenue", "3000000").await.unwrap();
+    form.set_by_name("mql_to_sql_rate", "0.5").await.unwrap();
+    form.submit().await.unwrap();
+    // The submitted page replaces this one when it arrives: until then `#plan` is the old
+    // table, so poll for the what-if's page (its URL) before reading the table.
+    let started = std::time::Instant::now();
+    loop {
+        let url = c.current_url().await.unwrap();
+        if url.query().is_some_and(|q| q.contains("won_revenue=3000000")) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the what-if did not load: {url}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.wait().for_element(Locator::Css("#plan")).await.unwrap();
+    let cells = table_cells(&c, "plan").await;
     let row = cells.iter().find(|r| r[0] == "MQLs").unwrap();
     let shown: f64 = row[1].replace(',', "").parse().unwrap();
     assert_eq!(

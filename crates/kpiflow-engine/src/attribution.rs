@@ -461,8 +461,9 @@ impl Engine {
                 ])?)
         };
         if self.has_table("sessions") {
-            let sessions = self.ctx.table("sessions").await?;
-            parts.push(identified(sessions, "started_at", self.session_channel()?)?);
+            let sessions =
+                self.with_session_channel(self.ctx.table("sessions").await?, "__channel")?;
+            parts.push(identified(sessions, "started_at", col("__channel"))?);
         }
         if self.has_table("_link_clicks") && self.has_table("_links") {
             // A click with no visitor or contact named is an anonymous visitor of its own.
@@ -484,17 +485,13 @@ impl Engine {
                         concat(vec![lit("click:"), col("click_id")]),
                     ]),
                 )?;
-            let channel = self.call(
-                "kpiflow_channel",
-                vec![
-                    col("utm_source"),
-                    col("utm_medium"),
-                    col("utm_campaign"),
-                    col("referrer"),
-                    lit(ScalarValue::Utf8(None)),
-                ],
+            // A click is grouped as a session is, from its link's UTM tags and its referrer
+            // (a short link carries no ad click id).
+            let clicks = self.with_session_channel(
+                clicks.with_column("click_id_type", lit(ScalarValue::Utf8(None)))?,
+                "__channel",
             )?;
-            parts.push(identified(clicks, "clicked_at", channel)?);
+            parts.push(identified(clicks, "clicked_at", col("__channel"))?);
         }
         let offline = &self.config.attribution.offline_events;
         if !offline.is_empty() && self.has_table("events") {
@@ -660,11 +657,11 @@ impl Engine {
             notes.push(format!("no {} data: nothing to attribute", target.name()));
             return Ok((journeys, stats, notes));
         };
-        let touches = touches.cache().await?;
+        let touches = self.keep(touches).await?;
 
         // Won deals without a contact cannot be tied to touches: say how many.
         let conversions = if *target == ConversionTarget::Revenue {
-            let all = conversions.cache().await?;
+            let all = self.keep(conversions).await?;
             let orphan = all.clone().filter(col("c_entity").is_null())?.aggregate(
                 vec![],
                 vec![
@@ -711,18 +708,18 @@ impl Engine {
                     .alias("opportunity_at"),
                 col("touch_at"),
                 coalesce(vec![col("channel"), col("fallback_channel")]).alias("channel"),
-            ])?
-            .sort(vec![
-                col("key").sort(true, true),
-                col("touch_at").sort(true, true),
-                col("channel").sort(true, true),
             ])?;
+        let order = vec![
+            col("key").sort(true, true),
+            col("touch_at").sort(true, true),
+            col("channel").sort(true, true),
+        ];
         let is_revenue = *target == ConversionTarget::Revenue;
         let mut builder = JourneyBuilder::new(
             is_revenue,
             matches!(target, ConversionTarget::Stage { index: 0, .. }),
         );
-        let mut stream = converting.execute_stream().await?;
+        let mut stream = self.sorted_stream(converting, order).await?;
         while let Some(batch) = stream.next().await {
             builder.converting_batch(&batch?, &mut journeys, &mut stats)?;
         }
@@ -746,13 +743,13 @@ impl Engine {
         );
         let non_converting = last
             .join_on(touches, JoinType::Inner, [col("l_entity").eq(col("entity")), window])?
-            .select(vec![col("entity"), col("touch_at"), col("last_at"), col("channel")])?
-            .sort(vec![
-                col("entity").sort(true, true),
-                col("touch_at").sort(true, true),
-                col("channel").sort(true, true),
-            ])?;
-        let mut stream = non_converting.execute_stream().await?;
+            .select(vec![col("entity"), col("touch_at"), col("last_at"), col("channel")])?;
+        let order = vec![
+            col("entity").sort(true, true),
+            col("touch_at").sort(true, true),
+            col("channel").sort(true, true),
+        ];
+        let mut stream = self.sorted_stream(non_converting, order).await?;
         let mut nulls = NullBuilder::default();
         while let Some(batch) = stream.next().await {
             nulls.batch(&batch?, &mut journeys, &mut stats)?;

@@ -17,6 +17,8 @@
 //! - `mrr_movements`: each account's month against its previous month, including the month
 //!   after its last revenue (a churn) while that month is inside the data.
 
+use std::sync::Arc;
+
 use arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::execution::FunctionRegistry;
@@ -53,6 +55,41 @@ const CONTACT_DIMS: &[&str] = &[
 ];
 
 impl Engine {
+    /// The rows of `df` in `order`, streamed. A cluster sends its final stage's partitions one
+    /// after another, without one order across them, so on a cluster (portable plans) the rows
+    /// are collected unsorted and sorted here; in this process DataFusion's sort streams them.
+    pub(crate) async fn sorted_stream(
+        &self,
+        df: DataFrame,
+        order: Vec<datafusion::logical_expr::SortExpr>,
+    ) -> Result<datafusion::physical_plan::SendableRecordBatchStream> {
+        if !self.is_portable() {
+            return Ok(df.sort(order)?.execute_stream().await?);
+        }
+        let schema = df.schema().inner().clone();
+        let batches = df.collect().await?;
+        let rows = datafusion::datasource::MemTable::try_new(schema, vec![batches])?;
+        let local = SessionContext::new();
+        Ok(local.read_table(Arc::new(rows))?.sort(order)?.execute_stream().await?)
+    }
+
+    /// [`Engine::sorted_stream`], collected.
+    pub(crate) async fn sorted_collect(
+        &self,
+        df: DataFrame,
+        order: Vec<datafusion::logical_expr::SortExpr>,
+    ) -> Result<Vec<arrow::array::RecordBatch>> {
+        use futures::TryStreamExt;
+        Ok(self.sorted_stream(df, order).await?.try_collect().await?)
+    }
+
+    /// `df` computed once and kept in memory for the plans built on it — in this process. A
+    /// portable plan (SQL export, cluster) keeps it a subquery instead: an in-memory table
+    /// cannot leave the process.
+    pub(crate) async fn keep(&self, df: DataFrame) -> Result<DataFrame> {
+        if self.is_portable() { Ok(df) } else { Ok(df.cache().await?) }
+    }
+
     /// Microseconds since the epoch of a timestamp, as a float. Portable plans take the epoch
     /// in seconds (`date_part`), which warehouses have; a cast of a timestamp to an integer
     /// is DataFusion's own.
@@ -166,7 +203,7 @@ impl Engine {
                 let started = std::time::Instant::now();
                 let built = build().await?;
                 // Outside the process the derived source is a subquery, not an in-memory table.
-                let df = if self.is_portable() { built } else { built.cache().await? };
+                let df = self.keep(built).await?;
                 tracing::debug!(
                     source = name,
                     ms = started.elapsed().as_millis() as u64,

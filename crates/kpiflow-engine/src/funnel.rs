@@ -368,21 +368,18 @@ impl Engine {
             None => lit(""),
         };
         let days = || cast(col("days"), DataType::Float64);
-        let batches = moves
-            .with_column("__g", group)?
-            .aggregate(
-                vec![col("__g"), col("next_index"), col("transition")],
-                vec![
-                    count(lit(1i64)).alias("n"),
-                    avg(days()).alias("mean"),
-                    median(days()).alias("median"),
-                    percentile_cont(days().sort(true, false), lit(0.75)).alias("p75"),
-                    percentile_cont(days().sort(true, false), lit(0.9)).alias("p90"),
-                ],
-            )?
-            .sort(vec![col("__g").sort(true, false), col("next_index").sort(true, false)])?
-            .collect()
-            .await?;
+        let velocity = moves.with_column("__g", group)?.aggregate(
+            vec![col("__g"), col("next_index"), col("transition")],
+            vec![
+                count(lit(1i64)).alias("n"),
+                avg(days()).alias("mean"),
+                median(days()).alias("median"),
+                percentile_cont(days().sort(true, false), lit(0.75)).alias("p75"),
+                percentile_cont(days().sort(true, false), lit(0.9)).alias("p90"),
+            ],
+        )?;
+        let order = vec![col("__g").sort(true, false), col("next_index").sort(true, false)];
+        let batches = self.sorted_collect(velocity, order).await?;
         let mut out = Vec::new();
         for b in &batches {
             let g = kpiflow_store::store::as_strings(b.column(0))

@@ -31,7 +31,7 @@ use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use kpiflow_catalog::Catalog;
 use kpiflow_catalog::channels::ChannelRules;
 use kpiflow_model::{ProjectConfig, UnknownName};
-use kpiflow_store::{AsOf, Store, StoreError};
+use kpiflow_store::{AsOf, Scan, Store, StoreError};
 use tokio::sync::Mutex;
 
 pub use report::{RateKind, Report, ReportRequest, ReportRow};
@@ -48,6 +48,9 @@ pub enum EngineError {
     Request(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The cluster asked for cannot be used (its scheduler does not answer, a bad address).
+    #[error("{0}")]
+    Cluster(String),
     /// A query failed: a bug, or a store that cannot be read.
     #[error("query failed: {0}")]
     Query(#[from] DataFusionError),
@@ -65,7 +68,7 @@ impl EngineError {
     /// Whether the user can fix it (exit 1, HTTP 4xx) rather than a bug (exit 2, HTTP 5xx).
     pub fn is_user_error(&self) -> bool {
         match self {
-            EngineError::Unknown(_) | EngineError::Request(_) => true,
+            EngineError::Unknown(_) | EngineError::Request(_) | EngineError::Cluster(_) => true,
             EngineError::Store(e) => e.is_user_error(),
             EngineError::Query(_) | EngineError::Internal(_) => false,
         }
@@ -73,6 +76,32 @@ impl EngineError {
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// The DataFusion settings of every engine session, embedded or on a cluster (where they
+/// travel with each job to the scheduler and the executors).
+pub fn session_config(base: SessionConfig) -> SessionConfig {
+    base.with_information_schema(false)
+        .set_bool("datafusion.execution.parquet.pushdown_filters", true)
+}
+
+/// Where an engine's plans run.
+#[derive(Debug, Clone, Default)]
+pub enum Runtime {
+    /// In this process, over the store's Delta tables (the default).
+    #[default]
+    Embedded,
+    /// On a cluster, through the client sessions `Cluster` opens.
+    Cluster(Arc<dyn ClusterSessions>),
+}
+
+/// Opens client sessions on a cluster (kpiflow-cluster implements it for Ballista; the engine
+/// does not depend on Ballista).
+pub trait ClusterSessions: std::fmt::Debug + Send + Sync {
+    /// A new session whose queries run on the cluster, with `config`'s settings.
+    fn session(&self, config: SessionConfig) -> Result<SessionContext>;
+    /// The cluster's address, for messages (`df://host:port`).
+    fn address(&self) -> String;
+}
 
 /// One session over one snapshot of a project's store.
 pub struct Engine {
@@ -111,7 +140,7 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// Opens the store as of `as_of` (latest when `None`).
+    /// Opens the store as of `as_of` (latest when `None`), in this process.
     pub async fn open(
         store: &Store,
         config: &ProjectConfig,
@@ -119,16 +148,42 @@ impl Engine {
         rules: ChannelRules,
         as_of: Option<AsOf>,
     ) -> Result<Engine> {
-        let session = SessionConfig::new()
-            .with_information_schema(false)
-            .set_bool("datafusion.execution.parquet.pushdown_filters", true);
-        let ctx = SessionContext::new_with_config(session);
+        Self::open_on(&Runtime::Embedded, store, config, catalog, rules, as_of).await
+    }
+
+    /// Opens the store as of `as_of` (latest when `None`) with its plans run by `runtime`.
+    ///
+    /// On a cluster the tables are registered as the Parquet files of the snapshot's Delta
+    /// versions ([`Scan::Files`]) and the engine builds portable plans (see
+    /// [`Engine::set_portable`]): nothing in them needs this process, so the scheduler and the
+    /// executors need neither a Delta codec nor kpiflow's functions, and the project's channel
+    /// rules travel inside the plan.
+    pub async fn open_on(
+        runtime: &Runtime,
+        store: &Store,
+        config: &ProjectConfig,
+        catalog: Catalog,
+        rules: ChannelRules,
+        as_of: Option<AsOf>,
+    ) -> Result<Engine> {
+        let (ctx, scan) = match runtime {
+            Runtime::Embedded => {
+                (SessionContext::new_with_config(session_config(SessionConfig::new())), Scan::Delta)
+            }
+            Runtime::Cluster(cluster) => {
+                (cluster.session(session_config(SessionConfig::new()))?, Scan::Files)
+            }
+        };
         let mut tables: BTreeSet<&'static str> =
-            store.register_all(&ctx, as_of).await?.into_iter().collect();
+            store.register_all_with(&ctx, as_of, scan).await?.into_iter().collect();
         // Short-link clicks are touchpoints of attribution journeys (not versioned with imports:
         // the latest clicks are read whatever `as_of` says).
-        tables.extend(store.register_links(&ctx).await?);
-        Ok(Self::with_context(ctx, tables, config, catalog, rules))
+        tables.extend(store.register_links(&ctx, scan).await?);
+        let engine = Self::with_context(ctx, tables, config, catalog, rules);
+        if let Runtime::Cluster(_) = runtime {
+            engine.set_portable(true);
+        }
+        Ok(engine)
     }
 
     /// An engine over tables already registered in `ctx` under their canonical names (tests,

@@ -92,6 +92,9 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> ApiError {
         match e {
             EngineError::Unknown(u) => u.into(),
+            EngineError::Cluster(message) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "cluster_unavailable", message)
+            }
             e if e.is_user_error() => ApiError::bad_request(e.to_string()),
             e => ApiError::internal(e),
         }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use kpiflow_catalog::Catalog;
 use kpiflow_catalog::channels::ChannelRules;
-use kpiflow_engine::Engine;
+use kpiflow_engine::{Engine, Runtime};
 use kpiflow_model::{ProjectConfig, TABLES};
 use kpiflow_store::Store;
 use tokio::sync::{Mutex, RwLock};
@@ -28,6 +28,8 @@ pub struct ServerOptions {
     pub rules: ChannelRules,
     /// Bearer token for writes; `None` turns write endpoints off.
     pub token: Option<String>,
+    /// Where the engine's queries run (this process, or a cluster).
+    pub runtime: Runtime,
 }
 
 /// Shared state, cheap to clone.
@@ -104,10 +106,16 @@ impl AppState {
             return Ok(engine.clone());
         }
         let o = &self.0.options;
-        let engine =
-            Engine::open(&self.0.store, &o.config, o.catalog.clone(), o.rules.clone(), None)
-                .await
-                .map_err(ApiError::from)?;
+        let engine = Engine::open_on(
+            &o.runtime,
+            &self.0.store,
+            &o.config,
+            o.catalog.clone(),
+            o.rules.clone(),
+            None,
+        )
+        .await
+        .map_err(ApiError::from)?;
         let engine = Arc::new(engine);
         *self.0.engine.write().await = Some((stamp, engine.clone()));
         Ok(engine)

@@ -61,6 +61,7 @@ fn state(dir: &Path, token: Option<&str>) -> AppState {
         catalog,
         rules,
         token: token.map(str::to_owned),
+        runtime: Default::default(),
     })
     .unwrap()
 }

@@ -338,11 +338,12 @@ impl Store {
     pub async fn register_links(
         &self,
         ctx: &SessionContext,
+        scan: crate::store::Scan,
     ) -> Result<Vec<&'static str>, StoreError> {
         let mut out = Vec::new();
         for name in [LINKS_TABLE, CLICKS_TABLE] {
             if let Some(table) = self.latest(name).await? {
-                let provider = crate::store::provider(ctx, name, &table).await?;
+                let provider = scan.provider(ctx, name, &table).await?;
                 ctx.register_table(name, provider).map_err(|e| StoreError::query(name, e))?;
                 out.push(name);
             }

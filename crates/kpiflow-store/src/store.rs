@@ -167,17 +167,27 @@ impl Store {
         Ok(Some(table))
     }
 
-    /// Registers every existing canonical table (as of `as_of`) in `ctx` under its own name.
-    /// Returns the names registered.
+    /// Registers every existing canonical table (as of `as_of`) in `ctx` under its own name,
+    /// as Delta scans. Returns the names registered.
     pub async fn register_all(
         &self,
         ctx: &SessionContext,
         as_of: Option<AsOf>,
     ) -> Result<Vec<&'static str>, StoreError> {
+        self.register_all_with(ctx, as_of, Scan::Delta).await
+    }
+
+    /// [`Store::register_all`] with the scan asked for.
+    pub async fn register_all_with(
+        &self,
+        ctx: &SessionContext,
+        as_of: Option<AsOf>,
+        scan: Scan,
+    ) -> Result<Vec<&'static str>, StoreError> {
         let mut names = Vec::new();
         for t in kpiflow_model::TABLES {
             if let Some(table) = self.load(t.name, as_of).await? {
-                let provider = provider(ctx, t.name, &table).await?;
+                let provider = scan.provider(ctx, t.name, &table).await?;
                 ctx.register_table(t.name, provider).map_err(|e| StoreError::query(t.name, e))?;
                 names.push(t.name);
             }
@@ -304,6 +314,68 @@ impl Store {
 }
 
 /// A DataFusion provider for a loaded Delta table, with the table's object store registered.
+/// How a registered table is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scan {
+    /// Through delta-rs's table provider (in this process).
+    Delta,
+    /// As a plain Parquet listing of the data files of the loaded version: a plan that another
+    /// process can run (a cluster's executors read the same files; DataFusion serialises a
+    /// listing table by its file URLs and schema, where a Delta provider has no codec). The
+    /// snapshot is fixed when the table is registered, as with [`Scan::Delta`]. The store writes
+    /// neither partition columns nor deletion vectors, so the files are the table.
+    Files,
+}
+
+impl Scan {
+    pub(crate) async fn provider(
+        self,
+        ctx: &SessionContext,
+        name: &str,
+        table: &DeltaTable,
+    ) -> Result<Arc<dyn TableProvider>, StoreError> {
+        let delta = provider(ctx, name, table).await?;
+        match self {
+            Scan::Delta => Ok(delta),
+            Scan::Files => files_provider(name, table, delta.schema()),
+        }
+    }
+}
+
+/// A Parquet listing table over the data files of `table`'s loaded version, with `schema` (the
+/// Delta provider's, so plans see the same types either way).
+fn files_provider(
+    name: &str,
+    table: &DeltaTable,
+    schema: SchemaRef,
+) -> Result<Arc<dyn TableProvider>, StoreError> {
+    use datafusion::datasource::file_format::parquet::ParquetFormat;
+    use datafusion::datasource::listing::{
+        ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+    };
+    let q = |e| StoreError::query(name, e);
+    let mut paths: Vec<ListingTableUrl> = table
+        .get_file_uris()
+        .map_err(|e| StoreError::delta(name, e))?
+        .map(|uri| ListingTableUrl::parse(&uri))
+        .collect::<Result<_, _>>()
+        .map_err(q)?;
+    // A version without data files (everything deleted) lists the table's directory for a
+    // suffix no file has: an empty table that still serialises as a listing.
+    let mut extension = ".parquet";
+    if paths.is_empty() {
+        let dir = table.table_url().to_string();
+        paths.push(ListingTableUrl::parse(&dir).map_err(q)?);
+        extension = ".kpiflow-no-data-files";
+    }
+    let options =
+        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(extension);
+    let config = ListingTableConfig::new_with_multi_paths(paths)
+        .with_listing_options(options)
+        .with_schema(schema);
+    Ok(Arc::new(ListingTable::try_new(config).map_err(q)?))
+}
+
 pub async fn provider(
     ctx: &SessionContext,
     name: &str,

@@ -10,7 +10,7 @@ use kpiflow_engine::attribution::{
 use serde_json::{Value, json};
 
 use super::Project;
-use super::report::{num, open_engine, resolve_period};
+use super::report::{num, resolve_period};
 use crate::UserError;
 use crate::cli::{AttributionArgs, OutputFormat};
 use crate::output::Rows;
@@ -76,7 +76,8 @@ pub async fn run(project_dir: &Path, args: AttributionArgs) -> anyhow::Result<()
         None => {
             let project = Project::open(project_dir)?;
             let as_of = super::parse_as_of(args.as_of.as_deref())?;
-            let engine = open_engine(&project, as_of).await?;
+            let runtime = super::cluster::runtime(&args.engine).await?;
+            let engine = super::report::open_engine_on(&project, as_of, &runtime).await?;
             let target = ConversionTarget::parse(
                 args.conversion.as_deref().unwrap_or("lead"),
                 &project.config.funnel.stages,

@@ -120,7 +120,7 @@ pub async fn run(quiet: bool, args: DemoArgs) -> anyhow::Result<()> {
     }
     println!();
     let project = Project::open(dir)?;
-    super::serve::serve(dir, project, addr).await
+    super::serve::serve(dir, project, addr, kpiflow_engine::Runtime::Embedded).await
 }
 
 /// A fresh directory: created, or emptied when it holds an earlier demo; anything else is left

@@ -7,14 +7,15 @@ use kpiflow_engine::funnel::{CountBy, Funnel, FunnelMode, FunnelRequest};
 use serde_json::{Value, json};
 
 use super::Project;
-use super::report::{num, open_engine, parse_filters, resolve_period};
+use super::report::{num, open_engine_on, parse_filters, resolve_period};
 use crate::cli::{CountByArg, FunnelArgs, FunnelModeArg, OutputFormat};
 use crate::output::Rows;
 
 pub async fn run(project_dir: &Path, args: FunnelArgs) -> anyhow::Result<()> {
     let project = Project::open(project_dir)?;
     let as_of = super::parse_as_of(args.as_of.as_deref())?;
-    let engine = open_engine(&project, as_of).await?;
+    let runtime = super::cluster::runtime(&args.engine).await?;
+    let engine = open_engine_on(&project, as_of, &runtime).await?;
     let request = FunnelRequest {
         period: resolve_period(&args.period, &engine)?,
         mode: match args.mode {

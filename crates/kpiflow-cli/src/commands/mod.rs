@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod attribution;
+pub mod cluster;
 pub mod demo;
 pub mod diagnose;
 pub mod export;

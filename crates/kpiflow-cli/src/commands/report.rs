@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 use kpiflow_catalog::channels::ChannelRules;
 use kpiflow_engine::report::format_value;
-use kpiflow_engine::{Compare, Engine, Grain, Period, RateKind, Report, ReportRequest};
+use kpiflow_engine::{Compare, Engine, Grain, Period, RateKind, Report, ReportRequest, Runtime};
 use serde_json::{Value, json};
 
 use super::Project;
@@ -17,7 +17,8 @@ use crate::output::Rows;
 pub async fn run(project_dir: &Path, args: ReportArgs) -> anyhow::Result<()> {
     let project = Project::open(project_dir)?;
     let as_of = super::parse_as_of(args.as_of.as_deref())?;
-    let engine = open_engine(&project, as_of).await?;
+    let runtime = super::cluster::runtime(&args.engine).await?;
+    let engine = open_engine_on(&project, as_of, &runtime).await?;
     let request = resolve(&args, &engine)?;
     engine.set_result_cache(!args.no_result_cache);
     let mut report = engine.report(&request).await?;
@@ -36,14 +37,23 @@ pub async fn run(project_dir: &Path, args: ReportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The engine over the project's store, with its catalog and channel rules.
+/// The engine over the project's store, with its catalog and channel rules, in this process.
 pub async fn open_engine(
     project: &Project,
     as_of: Option<kpiflow_store::AsOf>,
 ) -> anyhow::Result<Engine> {
+    open_engine_on(project, as_of, &Runtime::Embedded).await
+}
+
+/// [`open_engine`] with its queries run by `runtime`.
+pub async fn open_engine_on(
+    project: &Project,
+    as_of: Option<kpiflow_store::AsOf>,
+    runtime: &Runtime,
+) -> anyhow::Result<Engine> {
     let catalog = super::kpis::load_catalog(Some(&project.config))?;
     let rules = ChannelRules::from_config(&project.config.channels)?;
-    Engine::open(&project.store, &project.config, catalog, rules, as_of)
+    Engine::open_on(runtime, &project.store, &project.config, catalog, rules, as_of)
         .await
         .context("opening the store")
 }

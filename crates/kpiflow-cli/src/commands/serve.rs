@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use kpiflow_catalog::channels::ChannelRules;
+use kpiflow_engine::Runtime;
 use kpiflow_server::{AppState, ServerOptions};
 
 use super::Project;
@@ -20,7 +21,8 @@ pub async fn run(project_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         Some(a) => parse_addr(a, "--addr")?,
         None => project.config.server.addr,
     };
-    serve(project_dir, project, addr).await
+    let runtime = super::cluster::runtime(&args.engine).await?;
+    serve(project_dir, project, addr, runtime).await
 }
 
 pub fn parse_addr(raw: &str, flag: &str) -> anyhow::Result<SocketAddr> {
@@ -33,7 +35,12 @@ pub fn parse_addr(raw: &str, flag: &str) -> anyhow::Result<SocketAddr> {
 }
 
 /// Resolves the server's options, binds, prints the URL and serves until Ctrl-C.
-pub async fn serve(project_dir: &Path, project: Project, addr: SocketAddr) -> anyhow::Result<()> {
+pub async fn serve(
+    project_dir: &Path,
+    project: Project,
+    addr: SocketAddr,
+    runtime: Runtime,
+) -> anyhow::Result<()> {
     let catalog = super::kpis::load_catalog(Some(&project.config))?;
     let rules = ChannelRules::from_config(&project.config.channels)?;
     let token = match std::env::var(TOKEN_ENV) {
@@ -50,6 +57,7 @@ pub async fn serve(project_dir: &Path, project: Project, addr: SocketAddr) -> an
         catalog,
         rules,
         token,
+        runtime,
     };
     let state = AppState::new(options).context("opening the store")?;
     // Open the engine before accepting requests, so a broken store fails here, not per request.
