@@ -210,21 +210,24 @@ class Bench:
         import socket
         import urllib.request
 
-        def free_port():
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                return s.getsockname()[1]
-
-        port = free_port()
+        held = [socket.socket() for _ in range(5)]
+        for h in held:
+            h.bind(("127.0.0.1", 0))
+        port, *executor_ports = [h.getsockname()[1] for h in held]
+        for h in held:
+            h.close()
         logs = open(f"{self.out}/cluster-{self.scale}.log", "w")
-        procs = [subprocess.Popen([self.bin, "cluster", "scheduler", "--bind", f"127.0.0.1:{port}"],
-                                  stdout=logs, stderr=logs)]
-        for n in range(2):
-            procs.append(subprocess.Popen(
-                [self.bin, "cluster", "executor", "--scheduler", f"127.0.0.1:{port}", "--bind",
-                 f"127.0.0.1:{free_port()}", "--grpc-port", str(free_port()), "--vcores", "1",
-                 "--work-dir", f"{self.out}/cluster-work-{n}"], stdout=logs, stderr=logs))
+        procs = []
         try:
+            procs.append(subprocess.Popen(
+                [self.bin, "cluster", "scheduler", "--bind", f"127.0.0.1:{port}"],
+                stdout=logs, stderr=logs))
+            for n in range(2):
+                procs.append(subprocess.Popen(
+                    [self.bin, "cluster", "executor", "--scheduler", f"127.0.0.1:{port}",
+                     "--bind", f"127.0.0.1:{executor_ports[2 * n]}",
+                     "--grpc-port", str(executor_ports[2 * n + 1]), "--vcores", "1",
+                     "--work-dir", f"{self.out}/cluster-work-{n}"], stdout=logs, stderr=logs))
             deadline = time.time() + 60
             while True:
                 try:
@@ -259,7 +262,7 @@ class Bench:
                     ratio = ours / base[ref] if base.get(ref) else None
                     self.add(f"{step} {label}, cluster", ours, match=match,
                              rss=max(rss) if label == "cold" else None,
-                             note=f"2 executors × 1 core on this machine; {ratio:.2f}× the embedded "
+                             note=f"2 executors × 1 core on this machine (RSS: the client only); {ratio:.2f}× the embedded "
                                   f"{base[ref]:,.0f} ms" if ratio else "")
                 if not same:
                     self.cluster_mismatch = True

@@ -74,7 +74,7 @@ pub enum Command {
     /// Generate the demo company into a fresh project, import it and serve the dashboard.
     Demo(DemoArgs),
     /// Run Ballista scheduler and executor processes, for `--engine df://HOST:PORT` on
-    /// `report`, `funnel` and `serve`.
+    /// `report`, `funnel`, `attribution` and `serve`.
     #[command(subcommand)]
     Cluster(ClusterCommand),
 }

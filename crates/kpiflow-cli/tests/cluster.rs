@@ -37,9 +37,12 @@ impl Processes {
     }
 }
 
-/// A port nothing listens on right now (the OS's pick, released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// `n` different ports nothing listens on right now (the OS's picks, all held until each is
+/// known, then released).
+fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<std::net::TcpListener> =
+        (0..n).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+    held.iter().map(|l| l.local_addr().unwrap().port()).collect()
 }
 
 fn spawn(name: &str, args: &[String], logs: &Path) -> (String, Child) {
@@ -112,12 +115,33 @@ fn a_cluster_of_two_executors_gives_the_embedded_figures() {
     let logs = dir.path().join("logs");
     std::fs::create_dir(&logs).unwrap();
 
-    let scheduler = free_port();
+    let ports = free_ports(6);
+    let scheduler = ports[0];
     let mut processes = Processes(vec![spawn(
         "scheduler",
         &["cluster".into(), "scheduler".into(), "--bind".into(), format!("127.0.0.1:{scheduler}")],
         &logs,
     )]);
+    let engine = format!("df://127.0.0.1:{scheduler}");
+
+    // A scheduler without executors would queue a query forever: said up front instead.
+    let started = Instant::now();
+    while readyz(scheduler).is_none() {
+        processes.check_running(&logs);
+        assert!(started.elapsed() < Duration::from_secs(60), "the scheduler does not answer");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = run(&demo, &["report", "--engine", &engine]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the scheduler at {engine} has no executors; start one with `kpiflow cluster \
+             executor --scheduler 127.0.0.1:{scheduler}`"
+        )),
+        "{stderr}"
+    );
+
     for n in 1..=2 {
         let work = dir.path().join(format!("executor{n}"));
         processes.0.push(spawn(
@@ -128,9 +152,9 @@ fn a_cluster_of_two_executors_gives_the_embedded_figures() {
                 "--scheduler".into(),
                 format!("127.0.0.1:{scheduler}"),
                 "--bind".into(),
-                format!("127.0.0.1:{}", free_port()),
+                format!("127.0.0.1:{}", ports[2 * n - 1]),
                 "--grpc-port".into(),
-                free_port().to_string(),
+                ports[2 * n].to_string(),
                 "--vcores".into(),
                 "1".into(),
                 "--work-dir".into(),
@@ -150,7 +174,6 @@ fn a_cluster_of_two_executors_gives_the_embedded_figures() {
         std::thread::sleep(Duration::from_millis(200));
     }
 
-    let engine = format!("df://127.0.0.1:{scheduler}");
     let cases: [(&str, &[&str]); 5] = [
         ("overview", &["report", "--format", "json"]),
         ("split", &["report", "--by", "region,segment", "--grain", "month", "--format", "json"]),
@@ -183,7 +206,7 @@ fn a_cluster_of_two_executors_gives_the_embedded_figures() {
     }
 
     // A scheduler that is not there: a user error before any work, not a failed query.
-    let nobody = format!("df://127.0.0.1:{}", free_port());
+    let nobody = format!("df://127.0.0.1:{}", free_ports(1)[0]);
     let out = run(&demo, &["report", "--engine", &nobody]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");

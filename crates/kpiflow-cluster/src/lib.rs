@@ -37,14 +37,20 @@ pub enum ClusterError {
     /// An address that does not parse (`--engine`, `--scheduler`, `--bind`).
     #[error("`{value}` is not a cluster address: {reason} (expected {expected})")]
     BadAddress { value: String, reason: String, expected: &'static str },
-    /// Nothing answers at the scheduler's address.
+    /// Nothing answers at the scheduler's address, or what answers is not a scheduler.
     #[error(
         "no scheduler answers at {address} ({reason}); start one with `kpiflow cluster scheduler`"
     )]
     Unreachable { address: String, reason: String },
+    /// A scheduler without executors: a query would wait for one forever.
+    #[error(
+        "the scheduler at {address} has no executors; start one with `kpiflow cluster executor \
+         --scheduler {host_port}`"
+    )]
+    NoExecutors { address: String, host_port: String },
     /// A process stopped with an error (a port in use, a scheduler lost).
-    #[error("{process}: {message}")]
-    Process { process: &'static str, message: String },
+    #[error("{process} on {bind}: {message}")]
+    Process { process: &'static str, bind: SocketAddr, message: String },
     #[error("{what} `{path}`: {source}")]
     Io { what: &'static str, path: PathBuf, source: std::io::Error },
 }
@@ -84,15 +90,20 @@ impl SchedulerAddress {
         if rest.contains('/') {
             return Err(bad("it has a path"));
         }
-        // `[::1]:50050`, `host:50050`, `host`.
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((host, port)) if !host.ends_with(':') && !port.contains(']') => {
+        // Ballista 55 writes `http://{host}:{port}` itself, which an IPv6 literal breaks.
+        if rest.starts_with('[') || rest.matches(':').count() > 1 {
+            return Err(bad(
+                "IPv6 addresses are not supported (use an IPv4 address or a host name)",
+            ));
+        }
+        // `host:50050`, `host`.
+        let (host, port) = match rest.split_once(':') {
+            Some((host, port)) => {
                 let port = port.parse::<u16>().map_err(|_| bad("the port is not a number"))?;
                 (host, port)
             }
-            _ => (rest, DEFAULT_SCHEDULER_PORT),
+            None => (rest, DEFAULT_SCHEDULER_PORT),
         };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
         if host.is_empty() {
             return Err(bad("the host is empty"));
         }
@@ -104,18 +115,14 @@ impl SchedulerAddress {
 
     /// `df://host:port`.
     pub fn url(&self) -> String {
-        if self.host.contains(':') {
-            format!("df://[{}]:{}", self.host, self.port)
-        } else {
-            format!("df://{}:{}", self.host, self.port)
-        }
+        format!("df://{}:{}", self.host, self.port)
     }
 
-    fn socket_addrs(&self) -> Result<Vec<SocketAddr>, ClusterError> {
+    fn socket_addrs(&self) -> Result<Vec<SocketAddr>, String> {
         (self.host.as_str(), self.port)
             .to_socket_addrs()
             .map(Iterator::collect)
-            .map_err(|e| ClusterError::Unreachable { address: self.url(), reason: e.to_string() })
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -132,21 +139,29 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// The scheduler at `address`, once it answers (a TCP connection within 5 s): a cluster that
-    /// is not there is said before any work starts, not as a failed query.
+    /// The scheduler at `address`, once it says it has executors (its `/readyz`, within 5 s): a
+    /// cluster that is not there, or that could not run a query (Ballista queues a job until an
+    /// executor comes, without end), is said before any work starts, not as a failed or hung
+    /// query.
     pub async fn connect(address: SchedulerAddress) -> Result<Cluster, ClusterError> {
-        let addrs = address.socket_addrs()?;
-        let mut last = String::from("the host has no address");
-        for addr in addrs {
-            match tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(addr))
-                .await
-            {
-                Ok(Ok(_)) => return Ok(Cluster { address }),
-                Ok(Err(e)) => last = e.to_string(),
-                Err(_) => last = "no answer within 5 s".to_owned(),
-            }
+        let unreachable =
+            |reason: String| ClusterError::Unreachable { address: address.url(), reason };
+        let body = match tokio::time::timeout(Duration::from_secs(5), readiness(&address)).await {
+            Ok(Ok(body)) => body,
+            Ok(Err(reason)) => return Err(unreachable(reason)),
+            Err(_) => return Err(unreachable("no answer within 5 s".to_owned())),
+        };
+        match executors_registered(&body) {
+            Some(0) => Err(ClusterError::NoExecutors {
+                address: address.url(),
+                host_port: format!("{}:{}", address.host, address.port),
+            }),
+            Some(_) => Ok(Cluster { address }),
+            None => Err(unreachable(format!(
+                "what answers is not a Ballista scheduler: `/readyz` said `{}`",
+                body.chars().take(80).collect::<String>()
+            ))),
         }
-        Err(ClusterError::Unreachable { address: address.url(), reason: last })
     }
 
     pub fn address(&self) -> &SchedulerAddress {
@@ -157,6 +172,43 @@ impl Cluster {
     pub fn runtime(self) -> kpiflow_engine::Runtime {
         kpiflow_engine::Runtime::Cluster(Arc::new(self))
     }
+}
+
+/// The body of `GET /readyz` on the scheduler's port (plain HTTP/1.1 on the gRPC port: the
+/// scheduler serves both), or why it could not be read.
+async fn readiness(address: &SchedulerAddress) -> Result<String, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut last = String::from("the host has no address");
+    for addr in address.socket_addrs()? {
+        let mut stream = match tokio::net::TcpStream::connect(addr).await {
+            Ok(stream) => stream,
+            Err(e) => {
+                last = e.to_string();
+                continue;
+            }
+        };
+        let request = format!(
+            "GET /readyz HTTP/1.1\r\nHost: {}:{}\r\nConnection: close\r\n\r\n",
+            address.host, address.port
+        );
+        stream.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await.map_err(|e| e.to_string())?;
+        let response = String::from_utf8_lossy(&response);
+        return Ok(match response.split_once("\r\n\r\n") {
+            Some((_, body)) => body.trim().to_owned(),
+            None => response.trim().to_owned(),
+        });
+    }
+    Err(last)
+}
+
+/// The executors a scheduler's `/readyz` counts: `ready: 2 executors registered` or
+/// `not ready: 0/1 executors registered`.
+fn executors_registered(body: &str) -> Option<usize> {
+    let rest = body.strip_prefix("ready: ").or_else(|| body.strip_prefix("not ready: "))?;
+    let count = rest.split([' ', '/']).next()?;
+    count.parse().ok()
 }
 
 impl ClusterSessions for Cluster {
@@ -192,6 +244,7 @@ pub async fn run_scheduler(options: SchedulerOptions) -> Result<(), ClusterError
     use ballista_scheduler::config::SchedulerConfig;
     let failed = |e: ballista_core::error::BallistaError| ClusterError::Process {
         process: "scheduler",
+        bind: options.bind,
         message: e.to_string(),
     };
     let config = SchedulerConfig {
@@ -222,7 +275,9 @@ pub struct ExecutorOptions {
     pub work_dir: Option<PathBuf>,
 }
 
-/// Runs an executor until it fails or the process is stopped.
+/// Runs an executor until it fails or is stopped. Ballista's executor handles Ctrl-C and
+/// SIGTERM itself: it tells the scheduler it is leaving and lets its running tasks finish, so
+/// the caller lets it return rather than dropping it on a signal.
 pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> {
     use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
     // A temporary work directory lives as long as the executor.
@@ -258,13 +313,13 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> 
         scheduler_connect_timeout_seconds: 30,
         vcores: options.vcores.unwrap_or(defaults.vcores),
         work_dir: Some(work_dir.to_string_lossy().into_owned()),
-        // Frequent heartbeats: a scheduler notices a lost executor in seconds, not minutes.
-        executor_heartbeat_interval_seconds: 5,
         ..defaults
     };
-    start_executor_process(Arc::new(config))
-        .await
-        .map_err(|e| ClusterError::Process { process: "executor", message: e.to_string() })
+    start_executor_process(Arc::new(config)).await.map_err(|e| ClusterError::Process {
+        process: "executor",
+        bind: options.bind,
+        message: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -277,10 +332,10 @@ mod tests {
         assert_eq!(parse("df://10.0.0.5:50050").ok(), Some(("10.0.0.5".into(), 50050)));
         assert_eq!(parse("df://sched.internal").ok(), Some(("sched.internal".into(), 50050)));
         assert_eq!(parse("127.0.0.1:6000").ok(), Some(("127.0.0.1".into(), 6000)));
-        assert_eq!(parse("df://[::1]:7000/").ok(), Some(("::1".into(), 7000)));
+        assert_eq!(parse("df://sched:7000/").ok(), Some(("sched".into(), 7000)));
         assert_eq!(
-            SchedulerAddress::parse("df://[::1]:7000").map(|a| a.url()).ok(),
-            Some("df://[::1]:7000".into())
+            SchedulerAddress::parse("sched:7000").map(|a| a.url()).ok(),
+            Some("df://sched:7000".into())
         );
     }
 
@@ -297,6 +352,17 @@ mod tests {
         assert!(err("df://:50050").is_some_and(|e| e.contains("the host is empty")));
         assert!(err("df://host:1/db").is_some_and(|e| e.contains("it has a path")));
         assert!(err("df://host:0").is_some_and(|e| e.contains("the port is 0")));
+        let ipv6 = "IPv6 addresses are not supported";
+        assert!(err("df://[::1]:50050").is_some_and(|e| e.contains(ipv6)));
+        assert!(err("::1").is_some_and(|e| e.contains(ipv6)));
+    }
+
+    #[test]
+    fn readiness_counts_the_executors() {
+        assert_eq!(executors_registered("ready: 2 executors registered"), Some(2));
+        assert_eq!(executors_registered("ready: 0 executors registered"), Some(0));
+        assert_eq!(executors_registered("not ready: 0/1 executors registered"), Some(0));
+        assert_eq!(executors_registered("<html>kpiflow</html>"), None);
     }
 
     #[tokio::test]

@@ -313,12 +313,12 @@ impl Engine {
             request.skip_unsupported
         );
         if !self.result_cache_enabled() {
-            return self.compute_attribution(request).await;
+            return self.on_cluster(self.compute_attribution(request).await);
         }
         if let Some(hit) = self.attributions.lock().await.get(&key) {
             return Ok(hit.clone());
         }
-        let report = self.compute_attribution(request).await?;
+        let report = self.on_cluster(self.compute_attribution(request).await)?;
         let mut cache = self.attributions.lock().await;
         if cache.len() >= crate::report::RESULT_CACHE_ENTRIES {
             cache.clear();
@@ -425,12 +425,15 @@ impl Engine {
                 for p in pairs {
                     all = all.union(p)?;
                 }
+                // Ties (one visitor naming two contacts at the same instant) go to the least
+                // contact id, wherever the rows are.
+                let first_contact = first_value(
+                    col("p_contact"),
+                    vec![col("p_at").sort(true, false), col("p_contact").sort(true, false)],
+                );
                 Some(all.aggregate(
                     vec![col("p_visitor").alias("vc_visitor")],
-                    vec![
-                            first_value(col("p_contact"), vec![col("p_at").sort(true, false)])
-                                .alias("vc_contact"),
-                        ],
+                    vec![first_contact.alias("vc_contact")],
                 )?)
             }
             None => None,
@@ -669,7 +672,8 @@ impl Engine {
                     datafusion::functions_aggregate::expr_fn::sum(col("c_value")).alias("v"),
                 ],
             )?;
-            for batch in orphan.collect().await? {
+            // One row, in whichever batch holds it (a cluster returns one per partition).
+            for batch in orphan.collect().await?.iter().filter(|b| b.num_rows() > 0) {
                 let n = batch.column(0).as_primitive::<Int64Type>().value(0);
                 if n > 0 {
                     let v = batch.column(1).as_primitive::<Float64Type>();

@@ -57,7 +57,9 @@ const CONTACT_DIMS: &[&str] = &[
 impl Engine {
     /// The rows of `df` in `order`, streamed. A cluster sends its final stage's partitions one
     /// after another, without one order across them, so on a cluster (portable plans) the rows
-    /// are collected unsorted and sorted here; in this process DataFusion's sort streams them.
+    /// are collected unsorted and sorted here: the client then holds them all in memory (the
+    /// journeys of an attribution, the velocity of a funnel). In this process DataFusion's sort
+    /// streams them.
     pub(crate) async fn sorted_stream(
         &self,
         df: DataFrame,
@@ -66,8 +68,10 @@ impl Engine {
         if !self.is_portable() {
             return Ok(df.sort(order)?.execute_stream().await?);
         }
-        let schema = df.schema().inner().clone();
+        let df_schema = df.schema().inner().clone();
         let batches = df.collect().await?;
+        // The batches' own schema (a plan's nullability can differ from what the rows say).
+        let schema = batches.first().map(|b| b.schema()).unwrap_or_else(|| df_schema.clone());
         let rows = datafusion::datasource::MemTable::try_new(schema, vec![batches])?;
         let local = SessionContext::new();
         Ok(local.read_table(Arc::new(rows))?.sort(order)?.execute_stream().await?)

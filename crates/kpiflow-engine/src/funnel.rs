@@ -104,13 +104,13 @@ impl Engine {
     /// memory (the result cache, as for reports).
     pub async fn funnel(&self, request: &FunnelRequest) -> Result<Funnel> {
         if !self.result_cache_enabled() {
-            return self.compute_funnel(request).await;
+            return self.on_cluster(self.compute_funnel(request).await);
         }
         let key = format!("{request:?}");
         if let Some(f) = self.funnels.lock().await.get(&key) {
             return Ok(f.clone());
         }
-        let funnel = self.compute_funnel(request).await?;
+        let funnel = self.on_cluster(self.compute_funnel(request).await)?;
         let mut cache = self.funnels.lock().await;
         if cache.len() >= crate::report::RESULT_CACHE_ENTRIES {
             cache.clear();
@@ -197,8 +197,17 @@ impl Engine {
                         vec![col("__unit"), col("stage_index")],
                         vec![
                             min(col("entered_at")).alias("entered_at"),
-                            first_value(col("__g"), vec![col("entered_at").sort(true, false)])
-                                .alias("__g"),
+                            // Ties (two contacts of an account entering at the same
+                            // instant) go to the first group by name: the same answer
+                            // however the rows are partitioned.
+                            first_value(
+                                col("__g"),
+                                vec![
+                                    col("entered_at").sort(true, false),
+                                    col("__g").sort(true, false),
+                                ],
+                            )
+                            .alias("__g"),
                         ],
                     )?
             }
@@ -244,7 +253,7 @@ impl Engine {
                         })
                         .chain(std::iter::once(Ok(first_value(
                             col("__g"),
-                            vec![col("entered_at").sort(true, false)],
+                            vec![col("entered_at").sort(true, false), col("__g").sort(true, false)],
                         )
                         .alias("__g"))))
                         .collect::<datafusion::error::Result<Vec<_>>>()?,
@@ -409,8 +418,10 @@ impl Engine {
     }
 }
 
+/// The first value of a one-row answer (the row may come in any batch: a cluster returns one
+/// per partition, some empty).
 fn first_number(batches: &[arrow::array::RecordBatch]) -> Option<f64> {
-    let b = batches.first().filter(|b| b.num_rows() > 0)?;
+    let b = batches.iter().find(|b| b.num_rows() > 0)?;
     let a = arrow::compute::cast(b.column(0), &DataType::Float64).ok()?;
     let a = a.as_primitive::<Float64Type>();
     (!a.is_null(0)).then(|| a.value(0))

@@ -48,7 +48,9 @@ pub enum EngineError {
     Request(String),
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The cluster asked for cannot be used (its scheduler does not answer, a bad address).
+    /// The cluster asked for cannot be used or failed a query (its scheduler or an executor
+    /// lost, an executor that cannot read the data directory): the user's to fix, so exit 1,
+    /// and HTTP 503 (the service behind the server is unavailable), not a bug.
     #[error("{0}")]
     Cluster(String),
     /// A query failed: a bug, or a store that cannot be read.
@@ -131,6 +133,8 @@ pub struct Engine {
     /// Plans for outside the process (`kpiflow sql`): channel functions as plain SQL
     /// expressions and derived sources as subqueries rather than cached in memory.
     pub(crate) portable: std::sync::atomic::AtomicBool,
+    /// On a cluster: its address and the data directory its executors read, for errors.
+    pub(crate) cluster: Option<(String, std::path::PathBuf)>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -179,9 +183,10 @@ impl Engine {
         // Short-link clicks are touchpoints of attribution journeys (not versioned with imports:
         // the latest clicks are read whatever `as_of` says).
         tables.extend(store.register_links(&ctx, scan).await?);
-        let engine = Self::with_context(ctx, tables, config, catalog, rules);
-        if let Runtime::Cluster(_) = runtime {
+        let mut engine = Self::with_context(ctx, tables, config, catalog, rules);
+        if let Runtime::Cluster(cluster) = runtime {
             engine.set_portable(true);
+            engine.cluster = Some((cluster.address(), config.data_dir.clone()));
         }
         Ok(engine)
     }
@@ -214,6 +219,23 @@ impl Engine {
             data_start: Mutex::new(None),
             rules,
             portable: std::sync::atomic::AtomicBool::new(false),
+            cluster: None,
+        }
+    }
+
+    /// A query's failure on a cluster as the cluster's: where it ran and what the executors
+    /// need. (Everything the engine sends is a plan DataFusion itself runs in this process, so
+    /// a failure there is most likely the cluster's: a lost executor, files it cannot read.)
+    pub(crate) fn on_cluster<T>(&self, result: Result<T>) -> Result<T> {
+        match (&self.cluster, result) {
+            (Some((address, data_dir)), Err(EngineError::Query(e))) => {
+                Err(EngineError::Cluster(format!(
+                    "the query failed on the cluster {address}: {e} (its executors must reach \
+                     each other and read the data directory {} at that same path)",
+                    data_dir.display()
+                )))
+            }
+            (_, result) => result,
         }
     }
 

@@ -325,6 +325,10 @@ impl Engine {
 
     /// Computes a report.
     pub async fn report(&self, request: &ReportRequest) -> Result<Report> {
+        self.on_cluster(self.compute_report(request).await)
+    }
+
+    async fn compute_report(&self, request: &ReportRequest) -> Result<Report> {
         let catalog = self.catalog.clone();
         let mut warnings = Vec::new();
 

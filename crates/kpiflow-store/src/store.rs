@@ -313,7 +313,6 @@ impl Store {
     }
 }
 
-/// A DataFusion provider for a loaded Delta table, with the table's object store registered.
 /// How a registered table is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scan {
@@ -354,18 +353,28 @@ fn files_provider(
         ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
     };
     let q = |e| StoreError::query(name, e);
-    let mut paths: Vec<ListingTableUrl> = table
-        .get_file_uris()
-        .map_err(|e| StoreError::delta(name, e))?
-        .map(|uri| ListingTableUrl::parse(&uri))
-        .collect::<Result<_, _>>()
-        .map_err(q)?;
+    // Each file as a URL under the table's (the log's paths are relative and percent-encoded;
+    // decoded here and encoded again by the URL, so spaces or `%` in the data directory's path
+    // survive), taken as one file, never as a glob.
+    let root = table.table_url().clone();
+    let state = table.snapshot().map_err(|e| StoreError::delta(name, e))?;
+    let mut paths = Vec::new();
+    for file in state.log_data() {
+        let url = root.join(&file.path()).map_err(|e| {
+            StoreError::query(
+                name,
+                datafusion::error::DataFusionError::External(
+                    format!("data file `{}` of the Delta log: {e}", file.path()).into(),
+                ),
+            )
+        })?;
+        paths.push(ListingTableUrl::try_new(url, None).map_err(q)?);
+    }
     // A version without data files (everything deleted) lists the table's directory for a
     // suffix no file has: an empty table that still serialises as a listing.
     let mut extension = ".parquet";
     if paths.is_empty() {
-        let dir = table.table_url().to_string();
-        paths.push(ListingTableUrl::parse(&dir).map_err(q)?);
+        paths.push(ListingTableUrl::try_new(root, None).map_err(q)?);
         extension = ".kpiflow-no-data-files";
     }
     let options =
@@ -376,6 +385,7 @@ fn files_provider(
     Ok(Arc::new(ListingTable::try_new(config).map_err(q)?))
 }
 
+/// A DataFusion provider for a loaded Delta table, with the table's object store registered.
 pub async fn provider(
     ctx: &SessionContext,
     name: &str,

@@ -170,12 +170,13 @@ async fn query_with(
 }
 
 /// The Parquet listing a cluster reads (`Scan::Files`) is the Delta table at every version: the
-/// files of that version only, not those an update replaced or a later import added.
+/// files of that version only, not those an update replaced or a later import added; in a
+/// directory whose path has a space and a non-ASCII letter (file URLs are encoded).
 #[test]
 fn the_file_listing_of_a_version_is_that_version() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let env = env();
+        let env = common::env_in("UTC", "kpi flow é ");
         let first: Vec<Contact> = (0..40)
             .map(|id| Contact { id, day: 1 + id % 27, segment: "SMB", score: Some(id) })
             .collect();

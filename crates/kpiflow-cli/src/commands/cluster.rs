@@ -16,8 +16,12 @@ pub async fn run(quiet: bool, command: ClusterCommand) -> anyhow::Result<()> {
                 external_host: args.external_host,
             };
             if !quiet {
-                let host = options.external_host.clone();
-                let host = host.unwrap_or_else(|| options.bind.ip().to_string());
+                let host = match &options.external_host {
+                    Some(host) => host.clone(),
+                    // Listening on every interface: clients use one of the machine's addresses.
+                    None if options.bind.ip().is_unspecified() => "THIS-MACHINE".to_owned(),
+                    None => options.bind.ip().to_string(),
+                };
                 eprintln!(
                     "kpiflow scheduler on {}: clients use --engine df://{host}:{}, executors \
                      --scheduler {host}:{}; Ctrl-C stops it",
@@ -54,12 +58,14 @@ pub async fn run(quiet: bool, command: ClusterCommand) -> anyhow::Result<()> {
                     options.bind, options.grpc_port, options.scheduler
                 );
             }
-            until_ctrl_c(kpiflow_cluster::run_executor(options)).await
+            // The executor handles Ctrl-C itself: it tells the scheduler it leaves and lets its
+            // running tasks finish.
+            Ok(kpiflow_cluster::run_executor(options).await?)
         }
     }
 }
 
-/// Runs a cluster process until it stops or Ctrl-C (then it is dropped: its servers close).
+/// Runs the scheduler until it stops or Ctrl-C (then it is dropped: its servers close).
 async fn until_ctrl_c(
     process: impl Future<Output = Result<(), kpiflow_cluster::ClusterError>>,
 ) -> anyhow::Result<()> {

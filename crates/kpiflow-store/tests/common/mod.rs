@@ -17,7 +17,12 @@ pub struct Env {
 
 /// A project with reporting currency USD in `timezone`.
 pub fn env(timezone: &str) -> Env {
-    let dir = tempfile::tempdir().unwrap();
+    env_in(timezone, "")
+}
+
+/// [`env`] in a directory whose name starts with `prefix` (paths with spaces and the like).
+pub fn env_in(timezone: &str, prefix: &str) -> Env {
+    let dir = tempfile::Builder::new().prefix(prefix).tempdir().unwrap();
     let root = dir.path().to_path_buf();
     let text = kpiflow_model::config::config_template("t", "USD", timezone);
     let config = ProjectConfig::parse(&text, "kpiflow.toml", &root).unwrap();
