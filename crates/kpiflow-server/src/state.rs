@@ -122,7 +122,9 @@ impl AppState {
     }
 
     /// Runs a query with the configured time bound: past it, the query is dropped (DataFusion
-    /// stops its tasks) and the request answers 503.
+    /// stops its tasks) and the request answers 503. On a cluster (`serve --engine df://...`)
+    /// only the client's side stops: Ballista 55's client does not cancel a job it drops, so
+    /// the job runs to its end on the executors.
     pub async fn bounded<T>(&self, work: impl Future<Output = ApiResult<T>>) -> ApiResult<T> {
         match tokio::time::timeout(self.0.query_timeout, work).await {
             Ok(result) => result,
