@@ -13,4 +13,4 @@ pub use error::{ImportError, StoreError};
 pub use import::{ImportOutcome, ImportProgress, ImportRequest, OnError, import};
 pub use import_log::{ImportLog, ImportLogEntry};
 pub use links::{Click, Link, LinkError, NewLink};
-pub use store::{AsOf, Scan, Store, UpsertCounts, store_schema};
+pub use store::{AsOf, FirstWrite, Scan, Store, UpsertCounts, store_schema};

@@ -311,6 +311,184 @@ impl Store {
             .map_err(|e| StoreError::delta(name, e))?;
         Ok(())
     }
+
+    /// Starts the first write of `table`, streamed, when the table has no commit yet; `None`
+    /// when it has one (rows then go through [`Store::upsert`], which must see them all).
+    ///
+    /// A table's first write has nothing to compare with, so its rows can be encoded to Parquet
+    /// while the import is still reading: the import's memory is then a few batches, not the
+    /// whole table, and the encoding runs on another thread beside the parsing.
+    pub async fn first_write(&self, table: &Table) -> Result<Option<FirstWrite>, StoreError> {
+        if self.exists(table.name) {
+            return Ok(None);
+        }
+        Ok(Some(FirstWrite::start(table.name, self.new_table(table.name)?, store_schema(table))))
+    }
+}
+
+/// The first write of a table, streamed ([`Store::first_write`]): rows are encoded to Parquet
+/// data files as they are given (on a task of the runtime), and [`FirstWrite::commit`] creates
+/// the table with all of them in one commit, version 0. Until that commit no version names the
+/// files, so readers see no table; [`FirstWrite::abort`] (or dropping the writer) stops the
+/// encoding and leaves at most orphan data files, as a first import killed before its commit
+/// does ([`Store::exists`]).
+pub struct FirstWrite {
+    name: &'static str,
+    table: DeltaTable,
+    schema: SchemaRef,
+    rows: u64,
+    batches: Option<tokio::sync::mpsc::Sender<RecordBatch>>,
+    cancelled: Arc<std::sync::atomic::AtomicBool>,
+    encoder: Option<tokio::task::JoinHandle<deltalake::DeltaResult<Vec<deltalake::kernel::Add>>>>,
+}
+
+impl FirstWrite {
+    /// Batches queued for the encoder: enough to keep it busy, few enough to keep memory small.
+    const QUEUE: usize = 4;
+
+    fn start(name: &'static str, table: DeltaTable, schema: SchemaRef) -> FirstWrite {
+        use deltalake::datafile::writer::{DeltaWriter, WriterConfig};
+        use std::sync::atomic::Ordering;
+
+        // What a Delta write of a new table uses: Snappy, files of the default target size,
+        // statistics on the first 32 columns.
+        let config = WriterConfig::new(
+            schema.clone(),
+            Vec::new(),
+            None,
+            Some(deltalake::table::config::DEFAULT_TARGET_FILE_SIZE),
+            None,
+            Default::default(),
+            None,
+        );
+        let mut writer = DeltaWriter::new(table.object_store(), config);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<RecordBatch>(Self::QUEUE);
+        let cancelled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = cancelled.clone();
+        let encoder = tokio::spawn(async move {
+            while let Some(batch) = rx.recv().await {
+                if let Err(e) = writer.write(&batch).await {
+                    let _ = writer.abort().await;
+                    return Err(e);
+                }
+            }
+            if stop.load(Ordering::Acquire) {
+                // Abandoned: the file being written is removed; finished ones stay orphans.
+                let _ = writer.abort().await;
+                return Ok(Vec::new());
+            }
+            writer.close().await
+        });
+        FirstWrite {
+            name,
+            table,
+            schema,
+            rows: 0,
+            batches: Some(tx),
+            cancelled,
+            encoder: Some(encoder),
+        }
+    }
+
+    /// Queues `batch` (in [`store_schema`] form) for encoding, waiting while the queue is full.
+    pub async fn write(&mut self, batch: RecordBatch) -> Result<(), StoreError> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let rows = batch.num_rows() as u64;
+        let sent = match &self.batches {
+            Some(tx) => tx.send(batch).await.is_ok(),
+            None => false,
+        };
+        if !sent {
+            // The encoder stopped: its error says why.
+            self.batches = None;
+            return Err(self.join().await.err().unwrap_or_else(|| {
+                StoreError::Internal(format!("{}: the Parquet encoder stopped early", self.name))
+            }));
+        }
+        self.rows += rows;
+        Ok(())
+    }
+
+    /// Rows queued so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Finishes the data files and creates the table holding them, with `commit_metadata`
+    /// stored in the commit as [`Store::upsert`] stores it. No rows: no table, no commit.
+    pub async fn commit(
+        mut self,
+        commit_metadata: serde_json::Value,
+    ) -> Result<UpsertCounts, StoreError> {
+        use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
+        use deltalake::kernel::{Action, StructType};
+        use deltalake::operations::create::CreateBuilder;
+
+        if self.rows == 0 {
+            self.abort().await;
+            return Ok(UpsertCounts::default());
+        }
+        self.batches = None;
+        let adds = self.join().await?;
+        let name = self.name;
+        let normalized = deltalake::kernel::schema::cast::normalize_for_delta(&self.schema);
+        let schema: StructType = normalized.as_ref().try_into_kernel().map_err(|e| {
+            StoreError::Internal(format!("{name}: the schema has no Delta form: {e}"))
+        })?;
+        let props = CommitProperties::default()
+            .with_metadata([("kpiflow.import".to_owned(), commit_metadata)]);
+        let created = CreateBuilder::new()
+            .with_log_store(self.table.log_store())
+            .with_table_name(name)
+            .with_columns(schema.fields().cloned())
+            .with_actions(adds.into_iter().map(Action::Add))
+            .with_commit_properties(props)
+            .with_save_mode(SaveMode::ErrorIfExists)
+            .await
+            .map_err(|e| StoreError::delta(name, e))?;
+        Ok(UpsertCounts {
+            inserted: self.rows,
+            updated: 0,
+            unchanged: 0,
+            version: created.version(),
+            committed: true,
+        })
+    }
+
+    /// Stops the encoding and removes the file being written; nothing is committed.
+    pub async fn abort(mut self) {
+        self.cancelled.store(true, std::sync::atomic::Ordering::Release);
+        self.batches = None;
+        let _ = self.join().await;
+    }
+
+    /// Waits for the encoder to end (its queue closed) and takes its data files.
+    async fn join(&mut self) -> Result<Vec<deltalake::kernel::Add>, StoreError> {
+        let name = self.name;
+        match self.encoder.take() {
+            None => Err(StoreError::Internal(format!("{name}: the Parquet encoder is gone"))),
+            Some(task) => match task.await {
+                Ok(result) => result.map_err(|e| StoreError::delta(name, e)),
+                Err(e) => Err(StoreError::Internal(format!("{name}: the Parquet encoder: {e}"))),
+            },
+        }
+    }
+}
+
+impl Drop for FirstWrite {
+    /// Dropped without a commit (an error on the way): the encoder is told to abandon its files
+    /// once its queue closes.
+    fn drop(&mut self) {
+        self.cancelled.store(true, std::sync::atomic::Ordering::Release);
+    }
+}
+
+impl std::fmt::Debug for FirstWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FirstWrite").field("table", &self.name).field("rows", &self.rows).finish()
+    }
 }
 
 /// How a registered table is read.

@@ -245,3 +245,53 @@ async fn export_writes_the_snapshot_with_its_types() {
     assert!(written.is_empty());
     assert!(!out.join("sessions.parquet").exists());
 }
+
+/// A table's first import streams its rows to Parquet while it reads ([`Store::first_write`]):
+/// a bad row after the first batches were encoded still leaves no table and no data file, and
+/// the import that succeeds creates the table (version 0) with every row and its provenance.
+#[tokio::test]
+async fn a_first_import_streams_and_a_failed_one_leaves_nothing() {
+    use futures::TryStreamExt;
+
+    let e = env("UTC");
+    let rows = 3 * kpiflow_store::import::format::BATCH_ROWS;
+    let mut good = String::from("session_id,started_at,visitor_id\n");
+    for i in 0..rows {
+        good.push_str(&format!("s{i},2024-01-01T00:00:00Z,v{i}\n"));
+    }
+    let bad = format!("{good}s-bad,yesterday,v0\n");
+    let bad = e.file("bad.csv", &bad);
+    let err = e.import("sessions", vec![bad], None, OnError::Fail).await.unwrap_err().to_string();
+    assert!(err.contains("yesterday"), "{err}");
+    assert!(!e.store.exists("sessions"));
+    let dir = e.store.table_dir("sessions");
+    let data_files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.flatten().map(|f| f.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        data_files.iter().all(|f| !f.to_string_lossy().ends_with(".parquet")),
+        "{data_files:?}"
+    );
+
+    let good = e.file("good.csv", &good);
+    let outcome = e.import("sessions", vec![good.clone()], None, OnError::Fail).await.unwrap();
+    let counts = outcome.tables[0].counts;
+    assert_eq!((counts.inserted, counts.version, counts.committed), (rows as u64, Some(0), true));
+    assert_eq!(
+        e.query("SELECT count(*) AS n, count(DISTINCT session_id) AS ids FROM sessions").await,
+        format!(
+            "+--------+--------+\n| n      | ids    |\n+--------+--------+\n| {rows} | {rows} |\n\
+             +--------+--------+"
+        )
+    );
+    let table = e.store.latest("sessions").await.unwrap().unwrap();
+    let history: Vec<_> = table.history(None).try_collect().await.unwrap();
+    assert_eq!(history.len(), 1);
+    let provenance = &history[0].info["kpiflow.import"];
+    assert_eq!(provenance["rows_read"], rows as u64, "{provenance}");
+
+    // The same file again goes through the upsert: nothing new, no commit.
+    let again = e.import("sessions", vec![good], None, OnError::Fail).await.unwrap();
+    let counts = again.tables[0].counts;
+    assert_eq!((counts.unchanged, counts.version, counts.committed), (rows as u64, Some(0), false));
+}

@@ -117,6 +117,12 @@ pub async fn import(
 ) -> Result<ImportOutcome, ImportError> {
     let started = Instant::now();
     let table = request.table;
+    if request.files.len() > MAX_FILES {
+        return Err(ImportError::File {
+            file: format!("{} files", request.files.len()),
+            message: format!("one import takes at most {MAX_FILES} files; import them in parts"),
+        });
+    }
     let settings =
         ConvertSettings { timezone: config.timezone, reporting_currency: config.currency.clone() };
     let max_errors = config.import.max_errors;
@@ -168,6 +174,9 @@ pub async fn import(
         }
     };
 
+    // A table's first import streams its rows into Parquet as they are read; later imports
+    // collect them for the upsert, which compares them with the table.
+    let mut first_write = store.first_write(table).await?;
     let mut keys = KeyIndex::new(table)?;
     // Stage entries derived from a wide export: the same entry twice is the same fact, dropped.
     let mut stage_keys = KeyIndex::new(&STAGE_CHANGES)?;
@@ -213,7 +222,12 @@ pub async fn import(
                     }],
                 ));
             }
-            // Keys must be unique across the whole import.
+            // Keys must be unique across the whole import. The index is sized by the first
+            // batch's share of the bytes.
+            if bytes_done > 0 {
+                let so_far = (raw.lines.len() + raw.unreadable.len()) as u128;
+                keys.expect((so_far * u128::from(bytes_total) / u128::from(bytes_done)) as u64);
+            }
             let duplicates = keys.check(&rows, &lines, file_idx, &request.files)?;
             let mut duplicate_lines = std::collections::HashSet::new();
             if !duplicates.is_empty() {
@@ -274,7 +288,13 @@ pub async fn import(
                 }
             }
             if rows.num_rows() > 0 {
-                good.push(rows);
+                match first_write.as_mut() {
+                    // With `--on-error fail` nothing is written once a row is bad: no more
+                    // encoding.
+                    Some(_) if request.on_error == OnError::Fail && error_count > 0 => {}
+                    Some(writer) => writer.write(rows).await?,
+                    None => good.push(rows),
+                }
             }
             if let Some(s) = converted.stage_rows.filter(|s| s.num_rows() > 0) {
                 // Rows rejected as duplicates take their stage entries with them; the same entry
@@ -325,6 +345,9 @@ pub async fn import(
         "read and converted"
     );
     if request.on_error == OnError::Fail && error_count > 0 {
+        if let Some(writer) = first_write {
+            writer.abort().await;
+        }
         let more = stopped_early || row_error_count > errors.len();
         return Err(ImportError::Rows { errors, more });
     }
@@ -356,8 +379,13 @@ pub async fn import(
     });
 
     let mut tables = Vec::new();
-    let rows: u64 = good.iter().map(|b| b.num_rows() as u64).sum();
-    let counts = store.upsert(table, good, metadata.clone()).await?;
+    let (rows, counts) = match first_write {
+        Some(writer) => (writer.rows(), writer.commit(metadata.clone()).await?),
+        None => {
+            let rows = good.iter().map(|b| b.num_rows() as u64).sum();
+            (rows, store.upsert(table, good, metadata.clone()).await?)
+        }
+    };
     tracing::info!(table = table.name, ms = started.elapsed().as_millis() as u64, "committed");
     tables.push(TableSummary { table: table.name, rows, counts });
     if request.mapping.as_ref().is_some_and(|m| m.stages.is_some()) {
@@ -468,18 +496,35 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
 
 /// The keys seen so far in an import, to refuse a key given twice.
 ///
-/// Keys are remembered by a 128-bit hash of their encoded values (two SipHash passes), which
-/// keeps the index at about 40 bytes per row; a false duplicate needs a 128-bit collision.
+/// Keys are remembered by a 128-bit hash of their encoded values (two SipHash passes) and where
+/// they were first seen, packed in 64 bits ([`KeyIndex::place`]): 24 bytes an entry, about
+/// 30 bytes a row with the map's slack; a false duplicate needs a 128-bit collision. The map is
+/// sized once from the first batch's bytes per row ([`KeyIndex::expect`]), so a large import
+/// does not hold the old and the new table while the map doubles.
 struct KeyIndex {
     columns: Vec<usize>,
     names: Vec<&'static str>,
     converter: RowConverter,
-    /// Key fingerprint → (file, line) where it was first seen.
-    seen: HashMap<u128, (usize, u64), BuildHasherDefault<Fingerprint>>,
+    /// Key fingerprint → where it was first seen ([`KeyIndex::place`]).
+    seen: HashMap<KeyPrint, u64, BuildHasherDefault<Fingerprint>>,
 }
 
-/// The map's hasher over 128-bit key fingerprints, which are hashes already: their low 64 bits
-/// as they are. (Hashing them again with SipHash was a tenth of the import's time in a profile
+/// A key's 128-bit fingerprint as two 64-bit halves (8-byte aligned, where a `u128` pads the
+/// map's entry to 32 bytes). Hashed as its first half, which is a hash already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct KeyPrint([u64; 2]);
+
+impl Hash for KeyPrint {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0[0]);
+    }
+}
+
+/// The most files one import takes: the key index packs a file's index in 20 bits.
+pub const MAX_FILES: usize = 1 << KeyIndex::FILE_BITS;
+
+/// The map's hasher over 128-bit key fingerprints, which are hashes already: their first half
+/// as it is. (Hashing them again with SipHash was a tenth of the import's time in a profile
 /// of 1 M sessions.)
 #[derive(Default)]
 struct Fingerprint(u64);
@@ -495,8 +540,8 @@ impl Hasher for Fingerprint {
         }
     }
 
-    fn write_u128(&mut self, v: u128) {
-        self.0 = v as u64;
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
     }
 }
 
@@ -515,6 +560,30 @@ impl KeyIndex {
         Ok(KeyIndex { columns, names: table.key.to_vec(), converter, seen: HashMap::default() })
     }
 
+    const FILE_BITS: u32 = 20;
+    const LINE_BITS: u32 = 64 - Self::FILE_BITS;
+
+    /// A file's index and a line in 64 bits: 20 bits of file (at most [`MAX_FILES`] files, checked
+    /// before reading) and 44 of line (16 trillion lines; a larger line number is kept as the
+    /// largest, which only its error message would show).
+    fn place(file_idx: usize, line: u64) -> u64 {
+        ((file_idx as u64) << Self::LINE_BITS) | line.min((1 << Self::LINE_BITS) - 1)
+    }
+
+    fn unplace(place: u64) -> (usize, u64) {
+        ((place >> Self::LINE_BITS) as usize, place & ((1 << Self::LINE_BITS) - 1))
+    }
+
+    /// Sizes the map for `rows` keys in all, once (a later call does nothing): an estimate from
+    /// the first batch, so that the map does not double its way up (each doubling holds the old
+    /// table and the new one at once). Capped, so a poor estimate cannot reserve gigabytes.
+    fn expect(&mut self, rows: u64) {
+        const CAP: u64 = 200_000_000;
+        if self.seen.capacity() == 0 {
+            self.seen.reserve(rows.min(CAP) as usize);
+        }
+    }
+
     /// Remembers the keys of `batch` and returns the rows whose key was seen before, each with
     /// an error naming the key and where it was first seen.
     fn check(
@@ -529,21 +598,28 @@ impl KeyIndex {
             .converter
             .convert_columns(&arrays)
             .map_err(|e| StoreError::Internal(e.to_string()))?;
+        // Fingerprints first, then the lookups in a loop of their own: each lookup is a cache
+        // miss in a map of millions of keys, and with nothing else in the loop the processor
+        // has several of them in flight at once.
+        let prints: Vec<KeyPrint> = (0..batch.num_rows())
+            .map(|i| {
+                let bytes = rows.row(i);
+                let mut a = DefaultHasher::new();
+                bytes.as_ref().hash(&mut a);
+                let mut b = DefaultHasher::new();
+                0x9e37_79b9_u32.hash(&mut b);
+                bytes.as_ref().hash(&mut b);
+                KeyPrint([a.finish(), b.finish()])
+            })
+            .collect();
         let mut duplicates = Vec::new();
-        for (i, &line) in lines.iter().enumerate().take(batch.num_rows()) {
-            let bytes = rows.row(i);
-            let mut a = DefaultHasher::new();
-            bytes.as_ref().hash(&mut a);
-            let mut b = DefaultHasher::new();
-            0x9e37_79b9_u32.hash(&mut b);
-            bytes.as_ref().hash(&mut b);
-            let h = (u128::from(a.finish()) << 64) | u128::from(b.finish());
+        for (i, (&line, h)) in lines.iter().zip(prints).enumerate() {
             match self.seen.entry(h) {
                 std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert((file_idx, line));
+                    v.insert(Self::place(file_idx, line));
                 }
                 std::collections::hash_map::Entry::Occupied(o) => {
-                    let &(first_file, first_line) = o.get();
+                    let (first_file, first_line) = Self::unplace(*o.get());
                     let key = self
                         .names
                         .iter()
@@ -578,5 +654,63 @@ impl KeyIndex {
             }
         }
         Ok(duplicates)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_place_keeps_file_and_line() {
+        for (file, line) in [(0, 1), (3, 2_000_000_000), (MAX_FILES - 1, (1 << 44) - 1)] {
+            assert_eq!(KeyIndex::unplace(KeyIndex::place(file, line)), (file, line));
+        }
+        // A line beyond 44 bits is kept as the largest, in its own file.
+        assert_eq!(KeyIndex::unplace(KeyIndex::place(2, u64::MAX)), (2, (1 << 44) - 1));
+    }
+
+    #[test]
+    fn duplicates_name_the_first_place_across_batches_and_files() {
+        use arrow::array::StringArray;
+        let schema = crate::store::store_schema(&kpiflow_model::schema::SESSIONS);
+        let batch = |ids: &[&str]| {
+            let columns = schema
+                .fields()
+                .iter()
+                .map(|f| {
+                    if f.name() == "session_id" {
+                        std::sync::Arc::new(StringArray::from(ids.to_vec()))
+                            as arrow::array::ArrayRef
+                    } else {
+                        arrow::array::new_null_array(f.data_type(), ids.len())
+                    }
+                })
+                .collect();
+            RecordBatch::try_new(
+                std::sync::Arc::new(arrow::datatypes::Schema::new(
+                    schema
+                        .fields()
+                        .iter()
+                        .map(|f| f.as_ref().clone().with_nullable(true))
+                        .collect::<Vec<_>>(),
+                )),
+                columns,
+            )
+            .unwrap()
+        };
+        let files = vec![PathBuf::from("a.csv"), PathBuf::from("b.csv")];
+        let mut keys = KeyIndex::new(&kpiflow_model::schema::SESSIONS).unwrap();
+        keys.expect(10);
+        let first = keys.check(&batch(&["s1", "s2"]), &[2, 3], 0, &files).unwrap();
+        assert!(first.is_empty());
+        let second = keys.check(&batch(&["s3", "s2", "s3"]), &[2, 3, 4], 1, &files).unwrap();
+        let found: Vec<(usize, String)> =
+            second.into_iter().map(|(row, e)| (row, e.message)).collect();
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[0].0, 1);
+        assert!(found[0].1.contains("session_id=`s2`") && found[0].1.contains("a.csv:3"));
+        assert_eq!(found[1].0, 2);
+        assert!(found[1].1.contains("session_id=`s3`") && found[1].1.contains("on line 2"));
     }
 }
