@@ -6,6 +6,11 @@
 //! commit and every bad row goes to the rejects file with its reason. Each table is written in one
 //! Delta transaction; a wide export that also yields `stage_changes` writes that table in a second
 //! transaction, after the first (re-running the import completes an interrupted one).
+//!
+//! A table's first import streams: each batch is encoded to Parquet (on a task beside the
+//! parsing) as soon as it is typed and its keys checked, and the commit that creates the table
+//! names the files ([`Store::first_write`]). Later imports collect the rows for the upsert, which
+//! compares them with the table.
 
 pub mod convert;
 pub mod format;

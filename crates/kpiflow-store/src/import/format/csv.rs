@@ -117,6 +117,16 @@ fn sniff_delimiter(head: &[u8]) -> u8 {
     CANDIDATES[best]
 }
 
+/// `s` without surrounding whitespace (Unicode's, as `str::trim`), checking the ends first:
+/// most fields start and end with a visible ASCII character and need no scan.
+fn trim(s: &str) -> &str {
+    let visible = |b: u8| b > b' ' && b < 0x7f;
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&first), Some(&last)) if visible(first) && visible(last) => s,
+        _ => s.trim(),
+    }
+}
+
 struct CsvReader {
     path: PathBuf,
     reader: ::csv::Reader<BufReader<File>>,
@@ -207,17 +217,21 @@ impl RawReader for CsvReader {
                 });
                 continue;
             }
-            let mut fields: Vec<&str> = Vec::with_capacity(width);
-            let mut bad_column = None;
-            for (i, f) in self.record.iter().enumerate() {
-                match std::str::from_utf8(f) {
-                    Ok(s) => fields.push(s.trim()),
-                    Err(_) => {
-                        bad_column = Some(i);
-                        break;
-                    }
-                }
-            }
+            // The record's bytes are checked as UTF-8 in one pass; each field is then a slice
+            // of that text, which must start and end on character boundaries (a field cut
+            // inside a character is as invalid as one with bad bytes).
+            let text = std::str::from_utf8(self.record.as_slice()).ok();
+            let field = |i: usize| -> Option<&str> {
+                text.and_then(|t| self.record.range(i).and_then(|r| t.get(r)))
+            };
+            let bad_column = match text {
+                Some(_) => (0..width).find(|&i| field(i).is_none()),
+                // Bad bytes: the first field holding some (concatenated valid fields are
+                // valid, so one field is bad).
+                None => Some(
+                    self.record.iter().position(|f| std::str::from_utf8(f).is_err()).unwrap_or(0),
+                ),
+            };
             if let Some(i) = bad_column {
                 unreadable.push(UnreadableRow {
                     line,
@@ -226,7 +240,8 @@ impl RawReader for CsvReader {
                 });
                 continue;
             }
-            for (b, s) in builders.iter_mut().zip(fields) {
+            for (i, b) in builders.iter_mut().enumerate() {
+                let s = field(i).map(trim).unwrap_or_default();
                 if s.is_empty() { b.append_null() } else { b.append_value(s) }
             }
             lines.push(line);
@@ -287,6 +302,29 @@ mod tests {
     fn lines_count_blank_lines() {
         let (_, batches) = read_all(b"a,b\n1,2\n\n3,4\n\n\n5,\"x\ny\"\n6,7");
         assert_eq!(batches[0].lines, [2, 4, 7, 9]);
+    }
+
+    #[test]
+    fn bad_utf8_names_its_column_and_whitespace_is_trimmed() {
+        // A no-break space and a tab around `é x`; `\xFF` is no UTF-8; line 4 holds `é`
+        // (`\xC3\xA9`) split across two fields.
+        let (_, batches) =
+            read_all(b"a,b,c\n1,\xC2\xA0\xC3\xA9 x\t, z\n2,ok,\xFF\n3,\xC3,\xA9\n4,y,\xC3\xA9\n");
+        let b = &batches[0];
+        let col = |i: usize| -> Vec<Option<&str>> {
+            (0..b.columns[i].len())
+                .map(|r| (!b.columns[i].is_null(r)).then(|| b.columns[i].value(r)))
+                .collect()
+        };
+        assert_eq!(b.lines, [2, 5]);
+        assert_eq!(col(1), [Some("é x"), Some("y")]);
+        assert_eq!(col(2), [Some("z"), Some("é")]);
+        let reasons: Vec<(u64, &str)> =
+            b.unreadable.iter().map(|u| (u.line, u.reason.as_str())).collect();
+        assert_eq!(
+            reasons,
+            [(3, "column `c` is not valid UTF-8"), (4, "column `b` is not valid UTF-8")]
+        );
     }
 
     #[test]
