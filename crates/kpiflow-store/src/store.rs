@@ -210,27 +210,17 @@ impl Store {
         if total == 0 {
             return Ok(UpsertCounts::default());
         }
-        let props = CommitProperties::default()
-            .with_metadata([("kpiflow.import".to_owned(), commit_metadata)]);
         let name = table.name;
 
         let Some(current) = self.latest(name).await? else {
-            let created = self
-                .new_table(name)?
-                .write(rows)
-                .with_save_mode(SaveMode::Append)
-                .with_table_name(name)
-                .with_commit_properties(props)
-                .await
-                .map_err(|e| StoreError::delta(name, e))?;
-            return Ok(UpsertCounts {
-                inserted: total,
-                updated: 0,
-                unchanged: 0,
-                version: created.version(),
-                committed: true,
-            });
+            // Nothing to compare with: the table's first write, as an import streams it.
+            let mut first = FirstWrite::start(name, self.new_table(name)?, store_schema(table));
+            for batch in rows {
+                first.write(batch).await?;
+            }
+            return first.commit(commit_metadata).await;
         };
+        let props = provenance(commit_metadata);
 
         let ctx = SessionContext::new();
         let (changes, inserted, updated) = classify(&ctx, table, &current, rows).await?;
@@ -437,8 +427,7 @@ impl FirstWrite {
         let schema: StructType = normalized.as_ref().try_into_kernel().map_err(|e| {
             StoreError::Internal(format!("{name}: the schema has no Delta form: {e}"))
         })?;
-        let props = CommitProperties::default()
-            .with_metadata([("kpiflow.import".to_owned(), commit_metadata)]);
+        let props = provenance(commit_metadata);
         let created = CreateBuilder::new()
             .with_log_store(self.table.log_store())
             .with_table_name(name)
@@ -489,6 +478,11 @@ impl std::fmt::Debug for FirstWrite {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FirstWrite").field("table", &self.name).field("rows", &self.rows).finish()
     }
+}
+
+/// The import's provenance as a commit's metadata (`kpiflow.import`).
+fn provenance(commit_metadata: serde_json::Value) -> CommitProperties {
+    CommitProperties::default().with_metadata([("kpiflow.import".to_owned(), commit_metadata)])
 }
 
 /// How a registered table is read.
