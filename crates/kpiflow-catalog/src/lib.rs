@@ -699,6 +699,7 @@ mod tests {
                 "likes",
                 "reach",
                 "followers_gained",
+                "organic_search_impressions",
                 "inbound_links_growth"
             ]
         );

@@ -104,6 +104,9 @@ fn dimensions(table: &str) -> &'static [&'static str] {
         "seo_keywords" => &["keyword", "url"],
         "backlinks" => &["referring_domain"],
         "costs" => &["category", "team", "channel"],
+        "accounts" => &["industry", "segment", "region", "country", "business_unit", "owner"],
+        "web_traffic" => &["source", "medium", "campaign", "channel"],
+        "search_performance" => &["search_type"],
         _ => &[],
     }
 }

@@ -30,8 +30,13 @@ pub struct Cli {
 pub enum Command {
     /// Create a project: a commented kpiflow.toml and the data directory.
     Init(InitArgs),
-    /// Import exports (CSV, JSON lines, Parquet) into a table, upserting by the table's key.
+    /// Import exports (CSV, JSON lines, Parquet, Excel, zips) into the canonical tables, upserting
+    /// by each table's key: through the preset detected from each file, a preset you name, or a
+    /// table and mapping.
     Import(ImportArgs),
+    /// The presets: vendors' exports kpiflow reads with no mapping to write (name, vendor,
+    /// tables, how to export the file from the tool).
+    Presets(PresetsArgs),
     /// Show the tables (rows, dates, versions), the import log, quality warnings or the schema.
     Tables(TablesArgs),
     /// Write the store's tables as Parquet or CSV files, one per table (for a warehouse, another
@@ -177,21 +182,25 @@ pub enum OnErrorArg {
     Skip,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum InputFormat {
-    Csv,
-    Jsonl,
-    Parquet,
-}
-
 #[derive(Debug, Args)]
+#[command(
+    after_long_help = "Examples:\n  kpiflow import hubspot-crm-exports-all-contacts-2025-06-01.csv\n  \
+kpiflow import Campaign_report.csv thetool.guru-Performance-on-Search-2026-03-03.zip\n  \
+kpiflow import deals deals.csv --mapping hubspot-deals.toml\n  \
+kpiflow import --preset meta-ads export.csv"
+)]
 pub struct ImportArgs {
-    /// The canonical table to import into (see `kpiflow tables --schema`).
-    pub table: String,
-    /// Files to import; all go in one transaction.
-    #[arg(required = true)]
-    pub files: Vec<PathBuf>,
-    /// Mapping file (TOML): column renames, constants, formats, value maps, wide stage columns.
+    /// A canonical table (see `kpiflow tables --schema`) followed by the files to import into
+    /// it; or only files, zips and folders, each read through the preset detected from it (see
+    /// `kpiflow presets`). All go in one import.
+    #[arg(required = true, value_name = "TABLE|FILE")]
+    pub targets: Vec<PathBuf>,
+    /// Read every file through this preset instead of detecting one.
+    #[arg(long, value_name = "NAME", conflicts_with = "mapping")]
+    pub preset: Option<String>,
+    /// Mapping file (TOML): column renames, constants, formats, value maps, wide stage columns,
+    /// preambles, footers, encodings, number formats. Names its table with `table = "…"` when
+    /// no TABLE is given.
     #[arg(long, value_name = "FILE")]
     pub mapping: Option<PathBuf>,
     /// What to do with bad rows.
@@ -201,12 +210,31 @@ pub struct ImportArgs {
     /// project).
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<PathBuf>,
-    /// Input format (default: from each file's ending).
-    #[arg(long, value_enum)]
-    pub input_format: Option<InputFormat>,
+    /// Input format: csv, jsonl, parquet or xlsx (default: from each file's ending).
+    #[arg(long, value_name = "FORMAT")]
+    pub input_format: Option<String>,
     /// Output of the summary.
     #[arg(long, value_enum, default_value = "text")]
     pub format: SummaryFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct PresetsArgs {
+    #[command(subcommand)]
+    pub command: Option<PresetsCommand>,
+    /// Output format of the list.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PresetsCommand {
+    /// Print a preset as a mapping file to copy and adapt (`kpiflow import TABLE FILE
+    /// --mapping it.toml`).
+    Show {
+        /// The preset's name (see `kpiflow presets`).
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

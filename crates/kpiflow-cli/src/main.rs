@@ -79,6 +79,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Init(args) => commands::init::run(&cli.project, args),
         Command::Import(args) => commands::import::run(&cli.project, cli.quiet, args).await,
+        Command::Presets(args) => commands::presets::run(args),
         Command::Tables(args) => commands::tables::run(&cli.project, args).await,
         Command::Export(args) => commands::export::run(&cli.project, args).await,
         Command::Kpis(args) => commands::kpis::run(&cli.project, args),
@@ -160,6 +161,11 @@ mod reference_docs {
     #[test]
     fn attribution_reference_is_up_to_date() {
         check_doc("docs/attribution.md", &kpiflow_attribution::reference_markdown());
+    }
+
+    #[test]
+    fn preset_reference_is_up_to_date() {
+        check_doc("docs/presets.md", &kpiflow_store::presets::reference_markdown());
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! installs): against `kpiflow serve` on 127.0.0.1 with the demo company, every page loads
 //! without console errors, tiles and tables hold the numbers `kpiflow report` gives for the
 //! same filters, a filter changes the URL and the numbers, a CSV download matches its table, a
-//! chart converts to PNG. Screenshots are kept in `target/tmp/browser-screenshots`.
+//! chart converts to PNG. The Import page previews and imports a Google Ads export
+//! (`fixtures/browser/`) and the Campaigns page then shows its cost. Screenshots are kept in
+//! `target/tmp/browser-screenshots`.
 //!
 //! A machine without ChromeDriver fails this test (it cannot pass by not running); set
 //! `KPIFLOW_SKIP_BROWSER_TESTS=1` to skip it knowingly.
@@ -51,14 +53,22 @@ fn free_port() -> u16 {
 
 /// `kpiflow serve` on a free loopback port; returns the process and the dashboard's URL.
 fn serve(project: &Path) -> (Running, String) {
-    let mut child = kpiflow()
+    serve_with_token(project, None)
+}
+
+/// `kpiflow serve`, with imports on when `token` is given (`KPIFLOW_TOKEN`).
+fn serve_with_token(project: &Path, token: Option<&str>) -> (Running, String) {
+    let mut command = kpiflow();
+    command
         .arg("--project")
         .arg(project)
         .args(["serve", "--addr", "127.0.0.1:0"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::inherit());
+    if let Some(token) = token {
+        command.env("KPIFLOW_TOKEN", token);
+    }
+    let mut child = command.spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let running = Running(child);
     let mut lines = BufReader::new(stdout).lines();
@@ -233,6 +243,7 @@ async fn dashboard_in_headless_chromium() {
         "plan",
         "definitions",
         "data",
+        "import",
     ] {
         c.goto(&format!("{base}/{page}?{view}")).await.unwrap();
         c.wait().for_element(Locator::Css("main h1")).await.unwrap();
@@ -530,6 +541,205 @@ async fn dashboard_in_headless_chromium() {
     .unwrap();
     std::fs::write(shots.join("overview-phone.png"), c.screenshot().await.unwrap()).unwrap();
     assert!(!overflow, "the overview is wider than a phone screen");
+
+    c.close().await.unwrap();
+}
+
+/// Polls `script` (returning a boolean) until it is true, for at most 30 seconds.
+async fn wait_until(c: &Client, script: &str, what: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let done = c.execute(script, vec![]).await.unwrap();
+        if done == json!(true) {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The Import page: a Google Ads UI export dropped in (set on the file input), previewed
+/// (detected preset, rows as stored), imported with the token, and then its cost on the
+/// Campaigns page. A wrong token shows the server's message; the token stays in the tab's
+/// sessionStorage, never in the URL or localStorage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_page_previews_and_imports_a_google_ads_export() {
+    if std::env::var_os("KPIFLOW_SKIP_BROWSER_TESTS").is_some() {
+        eprintln!("KPIFLOW_SKIP_BROWSER_TESTS is set: browser tests skipped");
+        return;
+    }
+    const TOKEN: &str = "browser-test-token-0123456789";
+    // A fresh project (USD, UTC): the Campaigns page then shows the export's rows only.
+    let p = project();
+    let export = tests_dir().join("fixtures/browser/Campaign report.csv");
+    let export = export.canonicalize().unwrap();
+    let (_server, base) = serve_with_token(p.path(), Some(TOKEN));
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+    let shots = screenshots();
+
+    c.goto(&format!("{base}/import")).await.unwrap();
+    c.wait().for_element(Locator::Css("#import-form")).await.unwrap();
+    assert!(console_errors(&c).await.is_empty());
+    // The script enabled Preview; Import waits for a preview.
+    let preview = c.find(Locator::Css("#import-preview")).await.unwrap();
+    let run = c.find(Locator::Css("#import-run")).await.unwrap();
+    assert!(preview.is_enabled().await.unwrap());
+    assert!(!run.is_enabled().await.unwrap());
+
+    // A file dropped on the zone fills the file input (a synthetic drop: WebDriver cannot drag
+    // from the desktop); then the input is emptied again.
+    let dropped = c
+        .execute(
+            "const t = new DataTransfer();
+             t.items.add(new File(['Campaign,Day,Cost,Impr.\\n'], 'dropped.csv', {type: 'text/csv'}));
+             document.getElementById('import-drop').dispatchEvent(
+                 new DragEvent('drop', {dataTransfer: t, bubbles: true, cancelable: true}));
+             const input = document.getElementById('import-file');
+             const seen = [input.files.length, input.files[0].name,
+                 document.querySelector('#import-file-list li').textContent];
+             input.value = '';
+             input.dispatchEvent(new Event('change', {bubbles: true}));
+             return seen;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(dropped, json!([1, "dropped.csv", "dropped.csv (24 B)"]));
+
+    let file_input = c.find(Locator::Css("input[type=file]")).await.unwrap();
+    file_input.send_keys(export.to_str().unwrap()).await.unwrap();
+    wait_until(
+        &c,
+        "return document.querySelectorAll('#import-file-list li').length === 1;",
+        "the chosen file listed",
+    )
+    .await;
+
+    // A wrong token: the server's message, and no Import.
+    let token = c.find(Locator::Css("#import-token")).await.unwrap();
+    token.send_keys("not-the-token-0123456789").await.unwrap();
+    preview.click().await.unwrap();
+    c.wait().for_element(Locator::Css("#import-error")).await.unwrap();
+    let error = c.find(Locator::Css("#import-error")).await.unwrap().text().await.unwrap();
+    assert!(error.contains("the bearer token is not the server's"), "{error}");
+    assert!(!run.is_enabled().await.unwrap());
+    // The 401 is the browser's network log entry, not a script error.
+    for e in console_errors(&c).await {
+        assert!(e.contains("401"), "console error {e}");
+    }
+
+    // The right token; Preview: the detected preset and the rows as they will be stored.
+    token.clear().await.unwrap();
+    token.send_keys(TOKEN).await.unwrap();
+    preview.click().await.unwrap();
+    c.wait().for_element(Locator::Css("#preview-ad_spend tbody tr")).await.unwrap();
+    let files = table_cells(&c, "preview-files").await;
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(files[0][0], "Campaign report.csv");
+    assert_eq!(files[0][1], "preset google-ads-campaigns", "{files:?}");
+    assert_eq!(files[0][2], "ad_spend");
+    let headers: Vec<String> = serde_json::from_value(
+        c.execute(
+            "return Array.from(document.querySelectorAll('#preview-ad_spend thead th')).map(t => t.textContent);",
+            vec![],
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    let rows = table_cells(&c, "preview-ad_spend").await;
+    // Three day rows; the `Total: Account` row is not data.
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    assert_eq!(rows[0][col("date")], "2025-09-01");
+    assert_eq!(rows[0][col("campaign")], "Search - Brand, EN");
+    assert_eq!(rows[0][col("cost")].parse::<f64>().unwrap(), 1234.5, "{rows:?}");
+    assert_eq!(rows[0][col("impressions")], "10200");
+    // ` --`: no value, shown as a dash.
+    assert_eq!(rows[1][col("conversions")], "—", "{rows:?}");
+    assert_eq!(rows[2][col("campaign")], "Display - Müller Retargeting");
+    let clean = c.find(Locator::Css("#import-preview-result .import-clean")).await;
+    assert!(clean.is_ok(), "the preview shows errors");
+    assert!(run.is_enabled().await.unwrap());
+    assert!(console_errors(&c).await.is_empty());
+    std::fs::write(shots.join("import-preview.png"), c.screenshot().await.unwrap()).unwrap();
+
+    // The token is kept for this tab only, and never in the URL.
+    let kept: Value = c
+        .execute(
+            "return [sessionStorage.getItem('kpiflow.token'), localStorage.length, location.href];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept[0], TOKEN);
+    assert_eq!(kept[1], 0);
+    assert!(!kept[2].as_str().unwrap().contains(TOKEN));
+
+    // Import: the outcome per file and per table, with a link to the Campaigns page.
+    run.click().await.unwrap();
+    c.wait().for_element(Locator::Css("#import-outcome")).await.unwrap();
+    let files = table_cells(&c, "outcome-files").await;
+    // file, read by, tables, read, rejected, dropped (the Total row)
+    assert_eq!(
+        files,
+        vec![vec!["Campaign report.csv", "preset google-ads-campaigns", "ad_spend", "3", "0", "1"]]
+    );
+    let tables = table_cells(&c, "outcome-tables").await;
+    // table, rows, inserted, updated, unchanged, version
+    assert_eq!(tables[0][..5], ["ad_spend", "3", "3", "0", "0"], "{tables:?}");
+    assert!(!run.is_enabled().await.unwrap(), "one import per preview");
+    let link = c.find(Locator::Css("#import-outcome .import-links a")).await.unwrap();
+    assert_eq!(link.text().await.unwrap(), "Campaigns");
+    assert!(console_errors(&c).await.is_empty());
+    std::fs::write(shots.join("import-outcome.png"), c.screenshot().await.unwrap()).unwrap();
+
+    // The Campaigns page for the export's month shows its cost, formatted as the page formats
+    // money: "Search - Brand, EN" 1,234.50 + 987.25 = 2,221.75; "Display - Müller
+    // Retargeting" 45.10; the ad cost tile 2,266.85 (the export's own `Total: Account`).
+    c.goto(&format!("{base}/campaigns?period=2025-09")).await.unwrap();
+    c.wait().for_element(Locator::Css("#campaigns tbody tr")).await.unwrap();
+    let shown: Vec<Vec<String>> = serde_json::from_value(
+        c.execute(
+            "return Array.from(document.querySelectorAll('#campaigns tbody tr')).map(r =>
+                Array.from(r.cells).map(td => td.textContent.trim()));",
+            vec![],
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    let headers: Vec<String> = serde_json::from_value(
+        c.execute(
+            "return Array.from(document.querySelectorAll('#campaigns thead th')).map(t => t.textContent.trim());",
+            vec![],
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    let cost = headers.iter().position(|h| h == "Ad spend").unwrap();
+    let campaign = |name: &str| {
+        shown.iter().find(|r| r[1] == name).unwrap_or_else(|| panic!("no {name}: {shown:?}"))
+    };
+    assert_eq!(campaign("Search - Brand, EN")[cost], "2,221.75 USD", "{headers:?} {shown:?}");
+    assert_eq!(campaign("Display - Müller Retargeting")[cost], "45.10 USD");
+    let tile = c
+        .find(Locator::Css(".tile[data-kpi=ad_cost] .tile-value"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(tile, "2,266.85 USD");
+    assert!(console_errors(&c).await.is_empty());
+    std::fs::write(shots.join("import-campaigns.png"), c.screenshot().await.unwrap()).unwrap();
+
+    // The Data page names the preset that read the file.
+    c.goto(&format!("{base}/data")).await.unwrap();
+    let log = table_cells(&c, "imports").await;
+    assert!(log.iter().any(|r| r.iter().any(|v| v == "preset google-ads-campaigns")), "{log:?}");
 
     c.close().await.unwrap();
 }

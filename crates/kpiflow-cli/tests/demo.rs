@@ -11,7 +11,14 @@ fn demo_builds_a_clean_project() {
     let demo = demo_project(dir.path(), "0.05");
     let counts = row_counts(&demo);
     for (table, rows) in &counts {
-        assert!(*rows > 0, "the demo left {table} empty: {counts:?}");
+        // The demo company exports from its own tools; the tables that came with vendors'
+        // aggregate exports (GA4 UI reports, Search Console) and the CRM's companies it has no
+        // file for.
+        if NOT_IN_THE_DEMO.contains(&table.as_str()) {
+            assert_eq!(*rows, 0, "{table}");
+        } else {
+            assert!(*rows > 0, "the demo left {table} empty: {counts:?}");
+        }
     }
     // The generated company passes every data-quality check.
     let strict = run(&demo, &["tables", "--check", "--strict"]);

@@ -1,6 +1,6 @@
 //! A deterministic, streaming generator of a believable B2B SaaS company's tool exports.
 //!
-//! [`generate`] writes one file per canonical table (`kpiflow_model::TABLES`, DESIGN §3) into a
+//! [`generate`] writes one file per table of the design's thirteen (`kpiflow_model::TABLES`) into a
 //! directory, in canonical column names, so `kpiflow import` reads them with no mapping. It backs
 //! `kpiflow generate` and `kpiflow demo`.
 //!

@@ -105,7 +105,11 @@ fn parquet_is_deterministic_and_readable_with_the_schema() {
     run(b.path(), 0.05, 3, OutputFormat::Parquet);
     let sc = run(c.path(), 0.05, 3, OutputFormat::Csv);
     assert_eq!(files_bytes(a.path()), files_bytes(b.path()));
-    for table in TABLES {
+    // The demo company exports the thirteen tables of its tools; the tables vendors' exports
+    // added (accounts, web_traffic, search_performance) it does not write.
+    let written: Vec<&Table> = TABLES.iter().filter(|t| sa.rows(t.name).is_some()).collect();
+    assert_eq!(written.len(), 13, "{:?}", written.iter().map(|t| t.name).collect::<Vec<_>>());
+    for table in written {
         let path = a.path().join(format!("{}.parquet", table.name));
         let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();
         let schema = builder.schema().clone();
@@ -337,7 +341,7 @@ fn data_obeys_the_schema_and_the_business_rules() {
     let d = dir.path();
     let start = summary.start.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp();
     let end = summary.end.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp() + 86_400;
-    for table in TABLES {
+    for table in TABLES.iter().filter(|t| summary.rows(t.name).is_some()) {
         check_schema(d, table, start, end);
     }
 

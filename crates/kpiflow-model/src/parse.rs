@@ -42,6 +42,209 @@ pub fn parse_decimal(raw: &str) -> Option<f64> {
     s.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
+/// A number as exports write it: the value, whether it was a percentage, and the currency
+/// written beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Number {
+    pub value: f64,
+    /// Written with `%`: the caller decides what a percentage means for its column.
+    pub percent: bool,
+    /// An ISO 4217 code or an unambiguous symbol (`€`, `£`) written around the amount; `$` and
+    /// `¥` are stripped but name no currency (several use them).
+    pub currency: Option<String>,
+}
+
+/// A number as exports write it (`1,234.50`, `"USD 12,500.00"`, `12.3%`, `€ 1.234,50`,
+/// `(1,234)`, `-$5`, `1e3`), `decimal` being `b'.'` or `b','`.
+///
+/// Thousands separators are the other of `.` and `,`, spaces (also no-break and narrow ones)
+/// and apostrophes; they must group three digits, so `1,23` with a decimal point is not a
+/// number (it is likely a decimal comma, which the caller can suggest). Plain numbers take a
+/// fast path.
+pub fn parse_number(raw: &str, decimal: u8) -> Option<Number> {
+    let s = raw.trim();
+    let plain = |s: &str| s.parse::<f64>().ok().filter(|v| v.is_finite());
+    if (decimal == b'.' || !s.contains('.'))
+        && let Some(v) = plain(s)
+    {
+        return Some(Number { value: v, percent: false, currency: None });
+    }
+    let mut rest = s;
+    let mut negative = false;
+    if let Some(inner) = rest.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+        negative = true;
+        rest = inner.trim();
+    }
+    let mut sign = |rest: &mut &str| {
+        if let Some(r) = rest.strip_prefix('-').or_else(|| rest.strip_prefix('\u{2212}')) {
+            negative = !negative;
+            *rest = r.trim_start();
+        } else if let Some(r) = rest.strip_prefix('+') {
+            *rest = r.trim_start();
+        }
+    };
+    sign(&mut rest);
+    let mut percent = false;
+    if let Some(r) = rest.strip_suffix('%') {
+        percent = true;
+        rest = r.trim_end();
+    }
+    let (currency, amount) = strip_currency(rest)?;
+    rest = amount;
+    sign(&mut rest);
+    if !percent && let Some(r) = rest.strip_suffix('%') {
+        percent = true;
+        rest = r.trim_end();
+    }
+    let value = grouped_number(rest, decimal)?;
+    Some(Number { value: if negative { -value } else { value }, percent, currency })
+}
+
+/// Currency symbols that name one currency; `$` and `¥` name several and are stripped only.
+/// Longer symbols first, so `US$` is not read as `$`.
+const SYMBOLS: &[(&str, Option<&str>)] = &[
+    ("US$", Some("USD")),
+    ("CA$", Some("CAD")),
+    ("AU$", Some("AUD")),
+    ("NZ$", Some("NZD")),
+    ("HK$", Some("HKD")),
+    ("MX$", Some("MXN")),
+    ("C$", Some("CAD")),
+    ("A$", Some("AUD")),
+    ("S$", Some("SGD")),
+    ("R$", Some("BRL")),
+    ("zł", Some("PLN")),
+    ("€", Some("EUR")),
+    ("£", Some("GBP")),
+    ("₹", Some("INR")),
+    ("₩", Some("KRW")),
+    ("₺", Some("TRY")),
+    ("₪", Some("ILS")),
+    ("₫", Some("VND")),
+    ("฿", Some("THB")),
+    ("₱", Some("PHP")),
+    ("$", None),
+    ("¥", None),
+    ("￥", None),
+];
+
+/// Splits a currency code or symbol off either end of an amount: `(currency, amount)`; `None`
+/// when three letters that are no ISO 4217 code stand there.
+fn strip_currency(s: &str) -> Option<(Option<String>, &str)> {
+    let b = s.as_bytes();
+    // Most amounts start and end with a digit: nothing to strip (and no symbol to look for).
+    if b.first().is_some_and(u8::is_ascii_digit) && b.last().is_some_and(u8::is_ascii_digit) {
+        return Some((None, s));
+    }
+    let letters = |x: &[u8]| x.iter().all(u8::is_ascii_alphabetic);
+    if b.len() > 3 && letters(&b[..3]) {
+        return Some((Some(parse_currency(&s[..3])?), s[3..].trim_start()));
+    }
+    if b.len() > 3 && letters(&b[b.len() - 3..]) {
+        return Some((Some(parse_currency(&s[s.len() - 3..])?), s[..s.len() - 3].trim_end()));
+    }
+    for (symbol, currency) in SYMBOLS {
+        if let Some(r) = s.strip_prefix(symbol) {
+            return Some((currency.map(str::to_owned), r.trim_start()));
+        }
+        if let Some(r) = s.strip_suffix(symbol) {
+            return Some((currency.map(str::to_owned), r.trim_end()));
+        }
+    }
+    Some((None, s))
+}
+
+/// Digits with thousands separators grouping three digits, and one decimal separator.
+fn grouped_number(s: &str, decimal: u8) -> Option<f64> {
+    let is_group = |c: char| {
+        matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\'' | '\u{2019}')
+            || (c == ',' && decimal == b'.')
+            || (c == '.' && decimal == b',')
+    };
+    let (int, frac) = match s.rfind(decimal as char) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    if frac.is_some_and(|f| f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit())) {
+        return None;
+    }
+    // The digits without separators, on the stack (a number longer than this is no amount).
+    let mut buf = [0u8; 64];
+    let mut n = 0;
+    let mut push = |part: &str| -> Option<()> {
+        let bytes = part.as_bytes();
+        buf.get_mut(n..n + bytes.len())?.copy_from_slice(bytes);
+        n += bytes.len();
+        Some(())
+    };
+    let mut groups = int.split(is_group);
+    let first = groups.next()?;
+    if first.is_empty() || !first.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if int.contains(is_group) && first.len() > 3 {
+        return None;
+    }
+    push(first)?;
+    for g in groups {
+        if g.len() != 3 || !g.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        push(g)?;
+    }
+    if let Some(f) = frac {
+        push(".")?;
+        push(f)?;
+    }
+    let digits = std::str::from_utf8(&buf[..n]).ok()?;
+    digits.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// A date in the first of `formats` that reads it; ISO 8601 when `formats` is empty.
+///
+/// An ISO 8601 date (`2025-03-01`) is read whatever the formats: it cannot mean anything else,
+/// and its fast path spares chrono's format parser on exports that write ISO dates.
+pub fn parse_date_in(raw: &str, formats: &[String]) -> Option<NaiveDate> {
+    if formats.is_empty() {
+        return parse_date(raw, None);
+    }
+    if let Some(d) = iso_date_only(raw) {
+        return Some(d);
+    }
+    formats.iter().find_map(|f| parse_date(raw, Some(f)))
+}
+
+/// `YYYY-MM-DD` and nothing else (surrounding spaces aside).
+fn iso_date_only(raw: &str) -> Option<NaiveDate> {
+    let s = raw.trim();
+    (s.len() == 10).then(|| iso_date_prefix(s.as_bytes())).flatten()
+}
+
+/// A month in the first of `formats` that reads it (see [`parse_month`]).
+pub fn parse_month_in(raw: &str, formats: &[String]) -> Option<NaiveDate> {
+    if formats.is_empty() {
+        return parse_month(raw, None);
+    }
+    formats.iter().find_map(|f| parse_month(raw, Some(f)))
+}
+
+/// An instant in the first of `formats` that reads it (see [`parse_timestamp`]).
+///
+/// An ISO 8601 / RFC 3339 date-time is read whatever the formats (see [`parse_date_in`]).
+pub fn parse_timestamp_in(raw: &str, formats: &[String], tz: Tz) -> Option<Micros> {
+    if formats.is_empty() {
+        return parse_timestamp(raw, None, tz);
+    }
+    let s = raw.trim();
+    if s.len() >= 10
+        && iso_date_prefix(s.as_bytes()).is_some()
+        && let Some(t) = parse_timestamp(s, None, tz)
+    {
+        return Some(t);
+    }
+    formats.iter().find_map(|f| parse_timestamp(raw, Some(f), tz))
+}
+
 pub fn parse_bool(raw: &str) -> Option<bool> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "true" | "t" | "1" | "yes" | "y" => Some(true),
@@ -284,6 +487,47 @@ mod tests {
         assert_eq!(parse_timestamp("2024-03-31 02:30:00", None, berlin), None);
         assert_eq!(parse_timestamp("2024-03-01T25:00:00Z", None, Tz::UTC), None);
         assert_eq!(parse_timestamp("yesterday", None, Tz::UTC), None);
+    }
+
+    #[test]
+    fn numbers_as_exports_write_them() {
+        let n = |s: &str| parse_number(s, b'.').map(|n| (n.value, n.percent, n.currency));
+        let c = |s: &str| parse_number(s, b',').map(|n| (n.value, n.percent, n.currency));
+        assert_eq!(n("9,380"), Some((9380.0, false, None)));
+        assert_eq!(n(" 1,234,567.5 "), Some((1_234_567.5, false, None)));
+        assert_eq!(n("USD 12,500.00"), Some((12500.0, false, Some("USD".into()))));
+        assert_eq!(n("12.50 eur"), Some((12.5, false, Some("EUR".into()))));
+        assert_eq!(n("$1,234"), Some((1234.0, false, None)));
+        assert_eq!(n("US$7"), Some((7.0, false, Some("USD".into()))));
+        assert_eq!(n("-$5.25"), Some((-5.25, false, None)));
+        assert_eq!(n("(1,234.00)"), Some((-1234.0, false, None)));
+        assert_eq!(n("£3"), Some((3.0, false, Some("GBP".into()))));
+        assert_eq!(n("12.3%"), Some((12.3, true, None)));
+        assert_eq!(n("1e3"), Some((1000.0, false, None)));
+        assert_eq!(n("1 234.5"), Some((1234.5, false, None)));
+        assert_eq!(c("1.234,50 €"), Some((1234.5, false, Some("EUR".into()))));
+        assert_eq!(c("12,5%"), Some((12.5, true, None)));
+        assert_eq!(c("1.234"), Some((1234.0, false, None)));
+        assert_eq!(c("7"), Some((7.0, false, None)));
+        for bad in ["1,23", "12,5", "1,2345", "abc", "XYZ 12", "--", "< 10%", "1.2.3", "", "1,,000"]
+        {
+            assert_eq!(n(bad), None, "{bad}");
+        }
+        assert_eq!(c("1.23,4.5"), None);
+    }
+
+    #[test]
+    fn dates_in_locale_formats() {
+        let f = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let d = NaiveDate::from_ymd_opt(2026, 1, 27).unwrap();
+        assert_eq!(parse_date_in("27 January 2026", &f(&["%d %B %Y"])), Some(d));
+        assert_eq!(parse_date_in("1/27/2026", &f(&["%d.%m.%Y", "%m/%d/%Y"])), Some(d));
+        assert_eq!(parse_date_in("2026-01-27", &[]), Some(d));
+        assert_eq!(
+            parse_timestamp_in("Jun 09, 2025 09:30 pm", &f(&["%b %d, %Y %I:%M %p"]), Tz::UTC),
+            Some(ts("2025-06-09T21:30:00Z"))
+        );
+        assert_eq!(parse_month_in("Mar 2024", &f(&["%b %Y"])), NaiveDate::from_ymd_opt(2024, 3, 1));
     }
 
     #[test]

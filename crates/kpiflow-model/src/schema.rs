@@ -1,4 +1,4 @@
-//! The canonical schema: the 13 tables of DESIGN §3, their columns, types, keys and value rules.
+//! The canonical schema: the tables of the data model, their columns, types, keys and value rules.
 //!
 //! This module is the one place the data model is written down. The importer validates against it,
 //! the store creates its Delta tables from it, the generator writes its columns, and
@@ -468,6 +468,80 @@ pub const SOCIAL_POSTS: Table = Table {
     ],
 };
 
+pub const ACCOUNTS: Table = Table {
+    name: "accounts",
+    grain: "one company (account) in the CRM",
+    key: &["account_id"],
+    time_column: "created_at",
+    columns: &[
+        req(
+            "account_id",
+            Text,
+            "unique id of the company (the `account_id` of contacts and deals)",
+        ),
+        req("created_at", Timestamp, "when the company was created in the CRM"),
+        opt("name", Text, "company name"),
+        opt("domain", Text, "web domain"),
+        opt("industry", Text, "industry"),
+        opt("segment", Text, "customer segment (SMB, mid-market, enterprise, ...)"),
+        opt("region", Text, "sales region"),
+        opt("country", Text, "country"),
+        opt("business_unit", Text, "business unit"),
+        opt("owner", Text, "owning rep"),
+        opt("employees", Integer, "number of employees").with(NonNegative),
+    ],
+};
+
+pub const WEB_TRAFFIC: Table = Table {
+    name: "web_traffic",
+    grain: "one day (or period) of web sessions from one source / medium, campaign or channel \
+            group, as an analytics tool reports them (GA4's UI reports, which hold no visit)",
+    key: &["date", "end_date", "source", "medium", "campaign", "channel"],
+    time_column: "date",
+    columns: &[
+        req("date", Date, "first day the row covers"),
+        req("end_date", Date, "last day the row covers (the same day for a daily row)"),
+        opt("source", Text, "session source (google, (direct), newsletter, ...)"),
+        opt("medium", Text, "session medium (organic, cpc, (none), ...)"),
+        opt("campaign", Text, "session campaign"),
+        opt("channel", Text, "the analytics tool's own channel group"),
+        opt("sessions", Integer, "sessions").with(NonNegative),
+        opt("engaged_sessions", Integer, "engaged sessions").with(NonNegative),
+        opt("users", Integer, "active users (not additive across rows)").with(NonNegative),
+        opt("new_users", Integer, "first-time users").with(NonNegative),
+        opt("pageviews", Integer, "page views").with(NonNegative),
+        opt("key_events", Decimal, "key events (conversions) the tool counted").with(NonNegative),
+    ],
+};
+
+pub const SEARCH_DIMENSIONS: &[&str] =
+    &["total", "query", "page", "country", "device", "search_appearance"];
+
+pub const SEARCH_PERFORMANCE: Table = Table {
+    name: "search_performance",
+    grain: "one day of the site's totals in Google Search (Search Console's chart), or one query's, \
+            page's, country's or device's totals over a period",
+    key: &["date", "end_date", "search_type", "dimension", "value"],
+    time_column: "date",
+    columns: &[
+        req("date", Date, "first day the row covers"),
+        req("end_date", Date, "last day the row covers (the same day for a daily row)"),
+        opt("search_type", Text, "web, image, video, news, discover, googleNews"),
+        req(
+            "dimension",
+            Text,
+            "what the row is of: total, query, page, country, device, \
+             search_appearance",
+        )
+        .with(OneOf(SEARCH_DIMENSIONS)),
+        opt("value", Text, "the query, page, country, device or appearance (empty for totals)"),
+        req("clicks", Integer, "clicks from Google Search").with(NonNegative),
+        req("impressions", Integer, "times a result was shown").with(NonNegative),
+        opt("position", Decimal, "average position (1 = top); empty without impressions")
+            .with(Positive),
+    ],
+};
+
 pub const SEO_KEYWORDS: Table = Table {
     name: "seo_keywords",
     grain: "one keyword's ranking on one date",
@@ -527,7 +601,8 @@ pub const FX_RATES: Table = Table {
     ],
 };
 
-/// Every canonical table, in the order of DESIGN §3.
+/// Every canonical table: the thirteen of the design, then the tables vendor exports brought
+/// (accounts, web traffic as analytics tools aggregate it, Search Console's performance).
 pub const TABLES: &[Table] = &[
     AD_SPEND,
     SESSIONS,
@@ -542,6 +617,9 @@ pub const TABLES: &[Table] = &[
     BACKLINKS,
     COSTS,
     FX_RATES,
+    ACCOUNTS,
+    WEB_TRAFFIC,
+    SEARCH_PERFORMANCE,
 ];
 
 /// The table named `name`, or an error with a "did you mean".
@@ -561,7 +639,14 @@ pub fn schema_markdown() -> String {
          (`crates/kpiflow-model/src/schema.rs`). Every table is optional. Required columns must be \
          present and non-empty on every row. Keys make re-imports idempotent: an import upserts \
          by the key. Money columns are kept as given and converted to the reporting currency into \
-         `<column>_reporting` with `fx_rates`.\n",
+         `<column>_reporting` with `fx_rates`.\n\n\
+         Three tables hold what vendors export that fits no other table without bending the \
+         data: `accounts` (the CRM's companies), `web_traffic` (sessions as an analytics tool's \
+         reports aggregate them, by day or period and source / medium: GA4's UI downloads hold \
+         no visit, so they are not `sessions`) and `search_performance` (Search Console's daily \
+         totals, which are not per keyword, and its query, page, country and device totals over \
+         the export's period, which are not per day: neither is `seo_keywords`). KPIs over them \
+         say where their figures come from (`analytics_sessions`, `organic_search_*`).\n",
     );
     for t in TABLES {
         out.push_str(&format!(
@@ -622,7 +707,7 @@ mod tests {
                 assert!(t.currency_column().is_some(), "{} has money but no currency", t.name);
             }
         }
-        assert_eq!(TABLES.len(), 13);
+        assert_eq!(TABLES.len(), 16);
     }
 
     #[test]

@@ -35,14 +35,14 @@ async fn project(extra: &str) -> tempfile::TempDir {
     let store = kpiflow_store::Store::open(&config.data_dir).unwrap();
     for table in ["ad_spend", "sessions", "contacts", "stage_changes", "deals", "revenue", "costs"]
     {
-        let request = ImportRequest {
-            table: kpiflow_model::table(table).unwrap(),
-            files: vec![fixtures().join(format!("{table}.csv"))],
-            mapping: None,
-            format: None,
-            on_error: OnError::Fail,
-            rejects: dir.path().join("rejects.csv"),
-        };
+        let request = ImportRequest::into_table(
+            kpiflow_model::table(table).unwrap(),
+            vec![fixtures().join(format!("{table}.csv"))],
+            None,
+            None,
+            OnError::Fail,
+            dir.path().join("rejects.csv"),
+        );
         kpiflow_store::import(&store, &config, &request, &mut |_| {}).await.unwrap();
     }
     dir
@@ -381,6 +381,7 @@ async fn openapi_matches_the_routes() {
         "GET /api/tables",
         "GET /api/imports",
         "POST /api/imports",
+        "POST /api/imports/preview",
     ]
     .map(String::from)
     .into();
@@ -447,6 +448,7 @@ async fn every_dashboard_page_renders_and_downloads_match() {
         "/plan?won_revenue=20000&plan_period=FY2027&mql_to_sql_rate=0.5",
         "/definitions",
         "/data",
+        "/import",
     ] {
         let sep = if page.contains('?') { '&' } else { '?' };
         let answer = get(&s, &format!("{page}{sep}period=2025")).await;
@@ -674,4 +676,243 @@ async fn goals_plan_and_diagnosis_endpoints() {
         get(&s, "/plan/table/plan.csv?won_revenue=5000&plan_period=FY2027&avg_deal_size=500").await;
     assert_eq!(csv.status, StatusCode::OK);
     assert!(csv.text().lines().any(|l| l.starts_with("Won deals,10")), "{}", csv.text());
+}
+
+/// The Google Ads UI export of the browser test: a report-name line and a date-range line
+/// before the header, quoted thousands, ` --` for no value, a `Total: Account` row at the end.
+fn google_ads_export() -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../kpiflow-cli/tests/fixtures/browser/Campaign report.csv"),
+    )
+    .unwrap()
+}
+
+async fn post_form(
+    state: &AppState,
+    uri: &str,
+    auth: Option<&str>,
+    form: (String, Vec<u8>),
+) -> Answer {
+    let mut request = Request::post(uri).header(header::CONTENT_TYPE, form.0);
+    if let Some(a) = auth {
+        request = request.header(header::AUTHORIZATION, a);
+    }
+    send(state, request.body(Body::from(form.1)).unwrap()).await
+}
+
+/// A report's single value (`None` when the KPI has no value for the view).
+async fn report_value(state: &AppState, query: &str) -> Option<f64> {
+    let answer = get(state, &format!("/api/report?{query}")).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    answer.json()["rows"][0]["value"].as_f64()
+}
+
+/// A Google Ads export without `table`: the preview detects its preset and shows the rows as
+/// stored, writing nothing; the import then stores them through the same preset.
+#[tokio::test]
+async fn import_preview_detects_a_google_ads_export_then_imports_it() {
+    let dir = project("").await;
+    let s = state(dir.path(), Some(TOKEN));
+    let auth = format!("Bearer {TOKEN}");
+    let export = google_ads_export();
+    let form = || multipart(&[], &[("Campaign report.csv", &export)]);
+
+    // The preview needs the token like the import.
+    post_form(&s, "/api/imports/preview", None, form())
+        .await
+        .error(StatusCode::UNAUTHORIZED, "unauthorized");
+    let off = state(dir.path(), None);
+    post_form(&off, "/api/imports/preview", Some(&auth), form())
+        .await
+        .error(StatusCode::FORBIDDEN, "writes_disabled");
+    post_form(&s, "/api/imports/preview?rows=500", Some(&auth), form())
+        .await
+        .error(StatusCode::BAD_REQUEST, "bad_request");
+
+    let answer = post_form(&s, "/api/imports/preview", Some(&auth), form()).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    let preview = answer.json();
+    let file = &preview["files"][0];
+    assert_eq!(preview["files"].as_array().unwrap().len(), 1, "{preview}");
+    // The name the server read the upload under (its upload directory's copy; the page shows
+    // the browser's file name in its place).
+    let name = file["name"].as_str().unwrap();
+    assert!(
+        name.ends_with("Campaign report.csv") || name.ends_with("Campaign_report.csv"),
+        "{name}"
+    );
+    assert_eq!(file["preset"], "google-ads-campaigns", "{preview}");
+    assert_eq!(file["tables"], json!(["ad_spend"]));
+    // The header after the two title lines.
+    assert_eq!(
+        file["header"],
+        json!(["Campaign", "Day", "Currency code", "Cost", "Impr.", "Clicks", "Conversions"])
+    );
+    assert_eq!(preview["tables"].as_array().unwrap().len(), 1, "{preview}");
+    let table = &preview["tables"][0];
+    assert_eq!(table["table"], "ad_spend");
+    let columns: Vec<&str> =
+        table["columns"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    let rows = table["rows"].as_array().unwrap();
+    // Three day rows; the `Total: Account` row is not data.
+    assert_eq!(rows.len(), 3, "{preview}");
+    let cell = |row: usize, column: &str| -> Value {
+        let i = columns.iter().position(|c| *c == column).unwrap_or_else(|| {
+            panic!("no stored column {column} in {columns:?}");
+        });
+        rows[row][i].clone()
+    };
+    assert_eq!(cell(0, "date"), "2025-09-01");
+    assert_eq!(cell(0, "platform"), "google_ads");
+    assert_eq!(cell(0, "campaign"), "Search - Brand, EN");
+    // "1,234.50" and "10,200": thousands separators read.
+    assert_eq!(cell(0, "cost").as_str().unwrap().parse::<f64>().unwrap(), 1234.5);
+    assert_eq!(cell(0, "impressions"), "10200");
+    assert_eq!(cell(0, "clicks"), "412");
+    assert_eq!(cell(0, "currency"), "USD");
+    // ` --` is no value.
+    assert_eq!(cell(1, "conversions"), Value::Null, "{preview}");
+    assert_eq!(cell(2, "campaign"), "Display - Müller Retargeting");
+    assert_eq!(cell(2, "cost").as_str().unwrap().parse::<f64>().unwrap(), 45.1);
+    assert_eq!(preview["errors"], json!([]), "{preview}");
+    // The documented keys.
+    let doc = get(&s, "/api/openapi.json").await.json();
+    let documented: BTreeSet<String> = doc["components"]["schemas"]["PreviewDoc"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let answered: BTreeSet<String> = preview.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(answered, documented);
+    assert!(doc["paths"]["/api/imports/preview"]["post"].is_object());
+
+    // Nothing was written: no import logged, no September spend, no upload kept.
+    assert_eq!(get(&s, "/api/imports").await.json().as_array().unwrap().len(), 7);
+    assert_eq!(report_value(&s, "kpi=ad_cost&period=2025-09").await.unwrap_or(0.0), 0.0);
+    let uploads = std::fs::read_dir(dir.path().join("uploads")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(uploads, 0);
+
+    // The import: the same form, no table, no preset.
+    let answer = post_form(&s, "/api/imports", Some(&auth), form()).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text());
+    let outcome = answer.json();
+    assert_eq!(outcome["import_number"], 8, "{outcome}");
+    assert_eq!(outcome["files"][0]["preset"], "google-ads-campaigns", "{outcome}");
+    assert_eq!(outcome["files"][0]["tables"], json!(["ad_spend"]));
+    assert_eq!(outcome["files"][0]["rows_read"], 3, "{outcome}");
+    assert_eq!(outcome["files"][0]["dropped"], 1, "the Total row: {outcome}");
+    assert_eq!(outcome["dropped"], 1);
+    assert_eq!(outcome["rejected"], 0);
+    assert_eq!(outcome["tables"][0]["table"], "ad_spend");
+    assert_eq!(outcome["tables"][0]["inserted"], 3, "{outcome}");
+    assert_eq!(outcome["tables"][0]["committed"], true);
+
+    // cost "1,234.50" + 987.25 + 45.10 = 2,266.85 (USD, the `Currency code` column), the
+    // figure of the export's own `Total: Account` row.
+    let cost = report_value(&s, "kpi=ad_cost&period=2025-09").await.unwrap();
+    assert!((cost - 2266.85).abs() < 1e-6, "{cost}");
+    // clicks 412 + 380 + 21 = 813
+    assert_eq!(report_value(&s, "kpi=clicks&period=2025-09").await, Some(813.0));
+    // The campaign with a comma in its name: 1,234.50 + 987.25 = 2,221.75.
+    let brand =
+        report_value(&s, "kpi=ad_cost&period=2025-09&campaign=Search%20-%20Brand%2C%20EN").await;
+    assert!((brand.unwrap() - 2221.75).abs() < 1e-6, "{brand:?}");
+
+    // The import log and the Data page name the preset.
+    let log = get(&s, "/api/imports").await.json();
+    let last = log.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["presets"], json!(["google-ads-campaigns"]), "{last}");
+    let data = get(&s, "/data").await.text();
+    assert!(data.contains("preset google-ads-campaigns"), "{data}");
+
+    // Again: the same rows, unchanged.
+    let again = post_form(&s, "/api/imports", Some(&auth), form()).await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.text());
+    assert_eq!(again.json()["tables"][0]["unchanged"], 3, "{}", again.text());
+}
+
+/// A file no preset recognises: a 400 that shows the header read and the nearest presets,
+/// from the preview and the import alike; nothing is written.
+#[tokio::test]
+async fn import_of_a_file_no_preset_recognises_shows_its_header() {
+    let dir = project("").await;
+    let s = state(dir.path(), Some(TOKEN));
+    let auth = format!("Bearer {TOKEN}");
+    let mystery = b"Kampagne,Tag,Ausgaben\nBrand,2025-09-01,12.50\n";
+    for uri in ["/api/imports/preview", "/api/imports"] {
+        let answer =
+            post_form(&s, uri, Some(&auth), multipart(&[], &[("mystery.csv", mystery)])).await;
+        let e = answer.error(StatusCode::BAD_REQUEST, "bad_request");
+        let message = e["message"].as_str().unwrap();
+        assert!(message.contains("mystery.csv"), "{uri}: {message}");
+        for column in ["Kampagne", "Tag", "Ausgaben"] {
+            assert!(message.contains(column), "{uri}: the header is not shown: {message}");
+        }
+        assert!(message.contains("preset"), "{uri}: {message}");
+    }
+    // A Google Ads export without its `Impr.` column: not recognised, but the nearest preset
+    // is named.
+    let near = b"Campaign,Day,Currency code,Cost,Clicks\n\
+                 \"Search - Brand, EN\",2025-09-01,USD,\"1,234.50\",412\n";
+    let e = post_form(
+        &s,
+        "/api/imports/preview",
+        Some(&auth),
+        multipart(&[], &[("Campaign report.csv", near)]),
+    )
+    .await;
+    let e = e.error(StatusCode::BAD_REQUEST, "bad_request");
+    let message = e["message"].as_str().unwrap();
+    assert!(message.contains("google-ads-campaigns"), "{message}");
+    assert!(message.contains("Impr."), "the missing column is named: {message}");
+    // A preset that does not exist is named as such.
+    let e = post_form(
+        &s,
+        "/api/imports/preview",
+        Some(&auth),
+        multipart(&[("preset", "google-ads-campaign")], &[("mystery.csv", mystery)]),
+    )
+    .await;
+    let e = e.error(StatusCode::BAD_REQUEST, "unknown_name");
+    assert_eq!(e["hints"][0], "did you mean `google-ads-campaigns`?", "{e}");
+    assert_eq!(get(&s, "/api/imports").await.json().as_array().unwrap().len(), 7);
+}
+
+/// The Import page offers its form only when the server takes imports; otherwise it says how
+/// to turn them on.
+#[tokio::test]
+async fn import_page_offers_the_form_only_with_a_token() {
+    let dir = project("").await;
+    let on = get(&state(dir.path(), Some(TOKEN)), "/import").await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.text());
+    let html = on.text();
+    assert!(html.contains("id=\"import-form\""), "{html}");
+    assert!(html.contains("type=\"file\""), "{html}");
+    assert!(html.contains("multiple"), "{html}");
+    assert!(html.contains("type=\"password\""), "{html}");
+    // Tables from the schema, presets from the registry, grouped by vendor.
+    assert!(html.contains("<option value=\"ad_spend\">"), "{html}");
+    assert!(html.contains("<optgroup label=\"Google Ads\">"), "{html}");
+    assert!(html.contains("value=\"google-ads-campaigns\""), "{html}");
+    // The token is never a form field (it would go into a URL or the upload).
+    assert!(!html.contains("name=\"token\""), "{html}");
+    // In the navigation, after Data; no filter bar on this page.
+    let nav = html.split("<nav").nth(1).unwrap().split("</nav>").next().unwrap();
+    let data = nav.find(">Data<").unwrap();
+    let import = nav.find(">Import<").unwrap();
+    assert!(data < import, "{nav}");
+    assert!(!html.contains("form class=\"filters\""), "{html}");
+    // The presets table downloads like any table.
+    let csv = get(&state(dir.path(), Some(TOKEN)), "/import/table/presets.csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.text().lines().any(|l| l.starts_with("Google Ads,google-ads-campaigns,")));
+
+    let off = get(&state(dir.path(), None), "/import").await;
+    assert_eq!(off.status, StatusCode::OK);
+    let html = off.text();
+    assert!(!html.contains("id=\"import-form\""), "{html}");
+    assert!(html.contains("Imports over HTTP are off"), "{html}");
+    assert!(html.contains("KPIFLOW_TOKEN") && html.contains("[server]"), "{html}");
 }

@@ -32,6 +32,8 @@ pub struct ImportLogEntry {
     pub files: Vec<String>,
     pub sha256: Vec<String>,
     pub mapping: Option<String>,
+    /// The preset that read each file (in `files` order; empty where none did).
+    pub presets: Vec<String>,
     pub on_error: String,
     pub rows_read: u64,
     pub inserted: u64,
@@ -66,6 +68,8 @@ fn schema() -> SchemaRef {
         Field::new("rejected", DataType::Int64, false),
         Field::new("table_version", DataType::Int64, true),
         Field::new("duration_ms", DataType::Int64, false),
+        // Added with presets: logs written before have no such column (read as none).
+        Field::new("presets", DataType::Utf8, true),
     ]))
 }
 
@@ -108,6 +112,7 @@ impl ImportLog {
         let mut number = 0;
         let mut last_id = String::new();
         for batch in &batches {
+            let presets_column = batch.schema().index_of("presets").ok();
             let texts: Vec<StringArray> = (0..batch.num_columns())
                 .map(|i| {
                     crate::store::as_strings(batch.column(i))
@@ -135,6 +140,7 @@ impl ImportLog {
                 }
                 let mapping = text(5)?;
                 let version = int(12)?;
+                let presets = presets_column.map(&text).transpose()?;
                 entries.push(ImportLogEntry {
                     number,
                     import_id: id,
@@ -143,6 +149,10 @@ impl ImportLog {
                     files: split(text(3)?.value(r)),
                     sha256: split(text(4)?.value(r)),
                     mapping: (!mapping.is_null(r)).then(|| mapping.value(r).to_owned()),
+                    presets: presets
+                        .filter(|p| !p.is_null(r))
+                        .map(|p| p.value(r).split('\n').map(str::to_owned).collect())
+                        .unwrap_or_default(),
                     on_error: text(6)?.value(r).to_owned(),
                     rows_read: int(7)?.value(r) as u64,
                     inserted: int(8)?.value(r) as u64,
@@ -190,6 +200,11 @@ impl ImportLog {
                 rows.iter().map(|r| r.table_version.map(|v| v as i64)).collect::<Vec<_>>(),
             )),
             ints(&|r| r.duration_ms),
+            Arc::new(StringArray::from(
+                rows.iter()
+                    .map(|r| r.presets.iter().any(|p| !p.is_empty()).then(|| r.presets.join("\n")))
+                    .collect::<Vec<_>>(),
+            )),
         ];
         let batch = RecordBatch::try_new(schema(), columns)
             .map_err(|e| StoreError::Internal(format!("import log batch: {e}")))?;

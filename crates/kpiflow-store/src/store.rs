@@ -293,9 +293,12 @@ impl Store {
             Some(table) => table,
             None => self.new_table(name)?,
         };
+        // Merge: an internal table gains the columns later versions add (the import log's
+        // `presets`), old rows reading as null.
         table
             .write([batch])
             .with_save_mode(SaveMode::Append)
+            .with_schema_mode(deltalake::operations::write::SchemaMode::Merge)
             .with_table_name(name)
             .await
             .map_err(|e| StoreError::delta(name, e))?;

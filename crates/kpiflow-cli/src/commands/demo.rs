@@ -73,14 +73,14 @@ pub async fn run(quiet: bool, args: DemoArgs) -> anyhow::Result<()> {
         let Some((_, path, _)) = summary.files.iter().find(|(t, _, _)| t == name) else {
             continue;
         };
-        let request = ImportRequest {
-            table: kpiflow_model::table(name)?,
-            files: vec![path.clone()],
-            mapping: None,
-            format: None,
-            on_error: OnError::Fail,
-            rejects: dir.join("rejects").join(format!("{name}.csv")),
-        };
+        let request = ImportRequest::into_table(
+            kpiflow_model::table(name)?,
+            vec![path.clone()],
+            None,
+            None,
+            OnError::Fail,
+            dir.join("rejects").join(format!("{name}.csv")),
+        );
         let outcome = super::import::import_with_progress(&project, &request, quiet)
             .await
             .with_context(|| format!("importing the demo's {name}"))?;

@@ -14,6 +14,7 @@ pub mod init;
 pub mod kpis;
 pub mod links;
 pub mod plan;
+pub mod presets;
 pub mod report;
 pub mod serve;
 pub mod sql;

@@ -6,6 +6,16 @@ use std::process::Output;
 
 use serde_json::Value;
 
+/// Tables the demo company does not write (they hold vendors' aggregate exports and CRM
+/// companies): KPIs over them have no value on the demo.
+pub const NOT_IN_THE_DEMO: &[&str] = &["accounts", "web_traffic", "search_performance"];
+
+/// Whether a KPI (an entry of `kpiflow kpis --format json`) reads a table the demo does not
+/// write.
+pub fn reads_no_demo_table(kpi: &Value) -> bool {
+    kpi["source"].as_str().unwrap_or_default().split(", ").any(|s| NOT_IN_THE_DEMO.contains(&s))
+}
+
 /// The `kpiflow` binary built for these tests.
 pub fn kpiflow() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_kpiflow"))

@@ -65,6 +65,7 @@ pub fn router(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(data::post_import))
+                .routes(routes!(data::post_import_preview))
                 .layer(DefaultBodyLimit::max(max_body_bytes)),
         )
 }

@@ -80,6 +80,7 @@ pub async fn build(ctx: Ctx) -> ApiResult<Page> {
             ("imported at", false),
             ("table", false),
             ("files", false),
+            ("read by", false),
             ("read", true),
             ("inserted", true),
             ("updated", true),
@@ -103,6 +104,7 @@ pub async fn build(ctx: Ctx) -> ApiResult<Page> {
                             .collect::<Vec<_>>()
                             .join(", "),
                     ),
+                    Cell::text(read_by(e)),
                     count(e.rows_read),
                     count(e.inserted),
                     count(e.updated),
@@ -120,4 +122,22 @@ pub async fn build(ctx: Ctx) -> ApiResult<Page> {
         blocks,
         notes: Vec::new(),
     })
+}
+
+/// How an import read its files: the presets (each once), else its mapping, else the canonical
+/// column names.
+fn read_by(e: &kpiflow_store::ImportLogEntry) -> String {
+    let mut presets: Vec<&str> = Vec::new();
+    for p in e.presets.iter().filter(|p| !p.is_empty()) {
+        if !presets.contains(&p.as_str()) {
+            presets.push(p);
+        }
+    }
+    if !presets.is_empty() {
+        return presets.iter().map(|p| format!("preset {p}")).collect::<Vec<_>>().join(", ");
+    }
+    match &e.mapping {
+        Some(m) => format!("mapping {}", m.rsplit(['/', '\\']).next().unwrap_or(m)),
+        None => "column names".into(),
+    }
 }

@@ -26,6 +26,8 @@ pub fn render(page: &Page, slug: &'static str, ctx: &Ctx) -> Markup {
     let config = ctx.state.config();
     let view = &ctx.view;
     let download_slug = if slug.is_empty() { "overview" } else { slug };
+    // The Import page reads no figures: no filter bar, no period.
+    let figures = slug != super::import::SLUG;
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -45,12 +47,12 @@ pub fn render(page: &Page, slug: &'static str, ctx: &Ctx) -> Markup {
                         }
                     }
                 }
-                (filter_form(slug, ctx))
+                @if figures { (filter_form(slug, ctx)) }
                 main #main {
                     h1 { (page.title) }
                     p.intro {
                         (page.intro) " "
-                        span.period {
+                        @if figures { span.period {
                             "Period " strong { (view.period.label) }
                             " (" (view.period.from) " to " (view.period.to.pred_opt().unwrap_or(view.period.to)) ")"
                             @match view.compare {
@@ -60,7 +62,7 @@ pub fn render(page: &Page, slug: &'static str, ctx: &Ctx) -> Markup {
                             }
                             @for (d, v) in &view.filters { ", " (d) " = " strong { (v) } }
                             "."
-                        }
+                        } }
                     }
                     @for note in &page.notes {
                         p.notice role="note" { (note) }
@@ -198,6 +200,7 @@ fn render_block(block: &Block, slug: &str, ctx: &Ctx) -> Markup {
         Block::Table(t) => table_card(t, slug, ctx),
         Block::Notice(text) => html! { p.notice role="note" { (text) } },
         Block::Form(f) => form_card(f, slug, ctx),
+        Block::Html(markup) => markup.clone(),
         Block::Finding { title, evidence, advice } => html! {
             section.card.finding aria-label=(title) {
                 h2 { (title) }

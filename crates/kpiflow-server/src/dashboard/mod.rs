@@ -13,6 +13,7 @@ mod data;
 mod definitions;
 mod funnel;
 mod goals;
+mod import;
 mod layout;
 mod overview;
 mod plan;
@@ -66,6 +67,8 @@ pub enum Block {
         evidence: String,
         advice: String,
     },
+    /// Markup the page renders itself (the Import page's upload form, which `app.js` drives).
+    Html(Markup),
 }
 
 /// Inputs that reload the page with their values as query parameters; the view's other
@@ -215,6 +218,7 @@ pub static PAGES: &[PageDef] = &[
         build: |c| Box::pin(definitions::build(c)),
     },
     PageDef { slug: "data", label: "Data", build: |c| Box::pin(data::build(c)) },
+    PageDef { slug: import::SLUG, label: "Import", build: |c| Box::pin(import::build(c)) },
 ];
 
 fn page_def(slug: &str) -> ApiResult<&'static PageDef> {

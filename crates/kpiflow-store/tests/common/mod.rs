@@ -45,14 +45,14 @@ impl Env {
         on_error: OnError,
     ) -> Result<ImportOutcome, kpiflow_store::ImportError> {
         let table = kpiflow_model::table(table).unwrap();
-        let request = ImportRequest {
+        let request = ImportRequest::into_table(
             table,
             files,
-            mapping: mapping.map(|m| Mapping::parse(m, "m.toml", table).unwrap()),
-            format: None,
+            mapping.map(|m| Mapping::parse(m, "m.toml", table).unwrap()),
+            None,
             on_error,
-            rejects: self.root.join("rejects.csv"),
-        };
+            self.root.join("rejects.csv"),
+        );
         import(&self.store, &self.config, &request, &mut |_| {}).await
     }
 

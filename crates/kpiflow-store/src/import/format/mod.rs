@@ -7,8 +7,10 @@
 //! import rejects like any other bad row.
 
 mod csv;
-mod jsonl;
+pub mod jsonl;
 mod parquet;
+pub mod text;
+mod xlsx;
 
 use std::path::Path;
 
@@ -17,14 +19,21 @@ use arrow::array::StringArray;
 use crate::error::ImportError;
 
 pub use self::csv::Csv;
-pub use self::jsonl::JsonLines;
+pub use self::jsonl::{JsonLines, JsonProbe, JsonStream, probe as probe_json_lines};
 pub use self::parquet::Parquet;
+pub use self::text::{TextReader, head_text};
+pub use self::xlsx::Xlsx;
+
+/// Test helpers other modules' tests use: writing a workbook (calamine only reads).
+#[cfg(test)]
+#[allow(unused_imports)]
+pub(crate) use self::xlsx::testing;
 
 /// Rows per batch handed from a reader to the converter.
 pub const BATCH_ROWS: usize = 65_536;
 
 /// Every import format, in the order `--format` help lists them.
-pub static FORMATS: &[&dyn ImportFormat] = &[&Csv, &JsonLines, &Parquet];
+pub static FORMATS: &[&dyn ImportFormat] = &[&Csv, &JsonLines, &Parquet, &Xlsx];
 
 /// A file format the importer reads.
 pub trait ImportFormat: Sync + std::fmt::Debug {
@@ -36,16 +45,55 @@ pub trait ImportFormat: Sync + std::fmt::Debug {
     fn open(&self, path: &Path, options: &ReadOptions) -> Result<Box<dyn RawReader>, ImportError>;
 }
 
-/// Reader settings that come from the mapping.
+/// Reader settings that come from the mapping (or a preset): how to find the header and the rows
+/// in what a vendor's tool writes. The default reads a plain file: UTF-8 (or the encoding its
+/// byte-order mark names), header on the first line, every later line a row.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
+    /// CSV delimiter; `None`: detected from the header line.
     pub delimiter: Option<u8>,
+    /// Text encoding when the file has no byte-order mark (a BOM of UTF-8, UTF-16LE or UTF-16BE
+    /// always wins); `None`: UTF-8, or UTF-16 when the bytes plainly are (every other byte NUL).
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// Lines (text formats) or rows (workbooks) before the header, skipped.
+    pub skip_lines: usize,
+    /// When not empty, the header is the first line (after `skip_lines`) that has all these
+    /// column names (trimmed, compared exactly); the lines before it are preamble.
+    pub header_match: Vec<String>,
+    /// Lines starting with this text are comments: skipped before the header and among rows.
+    pub comment: Option<String>,
+    /// Values read from the preamble: each pattern is matched against every preamble line
+    /// (trimmed); the first capture group of the last matching line is the value, handed on
+    /// as [`RawReader::preamble_values`] under the name given here.
+    pub captures: Vec<(String, regex::Regex)>,
+    /// A row any of whose fields (trimmed) matches one of these is dropped: totals, footers,
+    /// copyright lines. Matched before the field count is checked, so a one-field footer
+    /// under a wide header is dropped too. Counted in [`RawBatch::dropped`].
+    pub drop_rows: Vec<regex::Regex>,
+    /// The table ends at the first blank line after the header (files holding several tables
+    /// one after another, such as GA4's); the rest of the file is not read.
+    pub end_at_blank_line: bool,
+    /// Workbooks: the sheet to read; `None`: the first.
+    pub sheet: Option<String>,
+    /// JSON lines in a loader's envelope (`{"stream": …, "data": {…}, "emitted_at": …}`, as
+    /// Airbyte writes them): read the `data` object of the records of this stream; records of
+    /// other streams are skipped (counted in [`RawBatch::dropped`]).
+    pub stream: Option<String>,
 }
 
 /// A reader of one file.
 pub trait RawReader: Send {
-    /// The file's column names, in file order (trimmed, BOM removed).
+    /// The file's column names, in file order (trimmed, BOM removed). For JSON, the paths of
+    /// the leaves of nested objects joined by `.` (`opens.unique_opens`).
     fn header(&self) -> &[String];
+    /// The line (1-based) the header was found on, for messages.
+    fn header_line(&self) -> u64 {
+        1
+    }
+    /// Values captured from the preamble ([`ReadOptions::captures`]), name → text.
+    fn preamble_values(&self) -> &[(String, String)] {
+        &[]
+    }
     /// The next batch of up to [`BATCH_ROWS`] rows, `None` at the end.
     fn next_batch(&mut self) -> Result<Option<RawBatch>, ImportError>;
     /// Bytes consumed so far (for progress).
@@ -53,14 +101,26 @@ pub trait RawReader: Send {
 }
 
 /// Rows of one file as text: one array per header column (null = empty or absent).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RawBatch {
     pub columns: Vec<StringArray>,
     /// Where each row starts in the file: the line number for text formats, the 1-based row
-    /// number for Parquet.
+    /// number for Parquet and workbooks.
     pub lines: Vec<u64>,
     /// Rows that could not be read at all, with their position, raw text and why.
     pub unreadable: Vec<UnreadableRow>,
+    /// Rows dropped on purpose ([`ReadOptions::drop_rows`], other streams): not data.
+    pub dropped: u64,
+}
+
+impl RawBatch {
+    /// No rows, `width` columns.
+    pub fn empty(width: usize) -> RawBatch {
+        RawBatch {
+            columns: vec![StringArray::from(Vec::<&str>::new()); width],
+            ..RawBatch::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +128,28 @@ pub struct UnreadableRow {
     pub line: u64,
     pub raw: Vec<String>,
     pub reason: String,
+}
+
+/// Texts one of which every match of any of `patterns` contains (each pattern's possible
+/// prefixes), so that a line without any of them needs no pattern run; `None` when some
+/// pattern has no such finite set (one starting with a class or `.*`).
+pub(crate) fn required_literals(patterns: &[regex::Regex]) -> Option<Vec<String>> {
+    use regex_syntax::hir::literal::Extractor;
+    let mut out = Vec::new();
+    for p in patterns {
+        let hir = regex_syntax::Parser::new().parse(p.as_str()).ok()?;
+        let seq = Extractor::new().extract(&hir);
+        let literals = seq.literals()?;
+        for l in literals {
+            // An empty literal is in every text: no filter.
+            let text = std::str::from_utf8(l.as_bytes()).ok()?;
+            if text.is_empty() {
+                return None;
+            }
+            out.push(text.to_owned());
+        }
+    }
+    Some(out)
 }
 
 /// The format for a file: the one named, else by its ending.
@@ -122,6 +204,9 @@ mod tests {
             format_for(Path::new("a.parquet"), None).map(|f| f.name()).ok(),
             Some("parquet")
         );
-        assert!(format_for(Path::new("a.xlsx"), None).is_err());
+        assert_eq!(format_for(Path::new("a.xlsx"), None).map(|f| f.name()).ok(), Some("xlsx"));
+        assert_eq!(format_for(Path::new("a.XLS"), None).map(|f| f.name()).ok(), Some("xlsx"));
+        assert_eq!(format_for(Path::new("a.ods"), None).map(|f| f.name()).ok(), Some("xlsx"));
+        assert!(format_for(Path::new("a.zip"), None).is_err());
     }
 }

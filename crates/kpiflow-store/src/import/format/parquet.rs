@@ -98,6 +98,7 @@ impl RawReader for ParquetReader {
             columns,
             lines: (first..first + batch.num_rows() as u64).collect(),
             unreadable: Vec::new(),
+            dropped: 0,
         }))
     }
 }
